@@ -1,0 +1,1 @@
+"""zarrkit: chunked, compressed N-dimensional arrays in the Zarr format (v2 and v3), on any storage."""
