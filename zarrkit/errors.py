@@ -24,6 +24,10 @@ class NodeNotFound(ZarrkitError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class NodeExists(ZarrkitError, FileExistsError):
+    """An array or group already exists where a new one was to be created without ``overwrite``."""
+
+
 class MetadataError(ZarrkitError, ValueError):
     """Metadata is malformed, invalid or inconsistent; the message names the node path and field."""
 

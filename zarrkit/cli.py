@@ -1,0 +1,113 @@
+"""The ``zarrkit`` command: a thin shell over :mod:`zarrkit.api`."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zarrkit import api
+from zarrkit.core.array import Array
+from zarrkit.errors import ZarrkitError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``zarrkit`` command with ``argv`` (default: the process arguments); returns the exit code."""
+    parser = argparse.ArgumentParser(prog="zarrkit", description="Zarr v2 and v3 arrays on any storage.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="write and read a few arrays and a group on a local store")
+    demo.add_argument("--dir", default="demo-data", help="where to write (default: ./demo-data)")
+    demo.set_defaults(run=_demo)
+
+    tree = commands.add_parser("tree", help="print the hierarchy of a group")
+    tree.add_argument("url")
+    tree.set_defaults(run=_tree)
+
+    info = commands.add_parser("info", help="describe an array or group")
+    info.add_argument("url")
+    info.add_argument("--path", default=None)
+    info.set_defaults(run=_info)
+
+    arguments = parser.parse_args(argv)
+    try:
+        arguments.run(arguments)
+    except ZarrkitError as error:
+        print(f"zarrkit: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _timed(label: str, action: Callable[[], Any], nbytes: int | None = None) -> Any:
+    start = time.perf_counter()
+    result = action()
+    seconds = time.perf_counter() - start
+    rate = f"  {nbytes / seconds / 2**20:8.1f} MiB/s" if nbytes else ""
+    print(f"  {label:<52} {seconds * 1000:8.1f} ms{rate}")
+    return result
+
+
+def _demo(arguments: argparse.Namespace) -> None:
+    root = Path(arguments.dir)
+    if root.exists():
+        shutil.rmtree(root)
+    rng = np.random.default_rng(42)
+    temperature = (rng.standard_normal((2048, 2048)) * 10 + 280).astype("float32")
+    labels = rng.integers(0, 16, size=(4096, 4096), dtype="uint8")
+
+    for zarr_format in (3, 2):
+        store = root / f"climate-v{zarr_format}.zarr"
+        print(f"Zarr v{zarr_format} group at {store}")
+        group = api.open_group(str(store), mode="w", zarr_format=zarr_format, attributes={"title": "zarrkit demo"})
+        temperature_array = _timed(
+            "create 'temperature' (2048x2048 float32, 256x256 chunks)",
+            lambda: group.create_array(
+                "temperature", shape=temperature.shape, dtype="float32", chunks=(256, 256), fill_value=float("nan"),
+                attributes={"units": "K"},
+            ),
+        )
+        _timed("write temperature", lambda: temperature_array.__setitem__(..., temperature), temperature.nbytes)
+        read = _timed("read temperature", lambda: temperature_array[...], temperature.nbytes)
+        assert np.array_equal(read, temperature)
+        window = _timed("read a 10% window", lambda: temperature_array[100:747, 200:847])
+        assert np.array_equal(window, temperature[100:747, 200:847])
+        if zarr_format == 3:
+            labels_array = _timed(
+                "create sharded 'labels' (4096x4096 uint8, 64x64 in 1024x1024 shards)",
+                lambda: group.create_array("labels", shape=labels.shape, dtype="uint8", chunks=(64, 64), shards=(1024, 1024)),
+            )
+            _timed("write labels", lambda: labels_array.__setitem__(..., labels), labels.nbytes)
+            _timed("read labels", lambda: labels_array[...], labels.nbytes)
+            points = _timed("read 1000 points with vindex", lambda: labels_array.vindex[rng.integers(0, 4096, 1000), rng.integers(0, 4096, 1000)])
+            assert points.shape == (1000,)
+        _timed("consolidate metadata", lambda: api.consolidate_metadata(str(store)))
+        reopened = api.open_group(str(store), mode="r")
+        print("  tree:")
+        for line in reopened.tree().splitlines():
+            print("    " + line)
+    print("done")
+
+
+def _tree(arguments: argparse.Namespace) -> None:
+    node = api.open(arguments.url, mode="r")
+    print(node.tree() if not isinstance(node, Array) else repr(node))
+
+
+def _info(arguments: argparse.Namespace) -> None:
+    node = api.open(arguments.url, mode="r", path=arguments.path)
+    print(repr(node))
+    if isinstance(node, Array):
+        print(f"  shape={node.shape} chunks={node.chunks} shards={node.shards} dtype={node.dtype}")
+        print(f"  fill_value={node.fill_value!r} order={node.order}")
+    for key, value in node.attrs.items():
+        print(f"  {key}: {value!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

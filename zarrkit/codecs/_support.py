@@ -1,0 +1,132 @@
+"""Small helpers shared by the codec modules: buffers and reading codec configurations.
+
+Codecs pass bytes between each other without copying where they can, so a "bytes" value inside a
+codec chain may be ``bytes``, ``bytearray``, ``memoryview`` or a contiguous NumPy array; only the
+end of a chain turns it into ``bytes``.
+
+The configuration readers raise :class:`~zarrkit.errors.MetadataError` naming the codec and the
+field; the registry adds the array path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Union
+
+import numpy as np
+
+from zarrkit.errors import MetadataError
+
+BytesLike = Union[bytes, bytearray, memoryview, np.ndarray]
+"""Anything with the buffer protocol that codecs hand each other inside a chain."""
+
+_MISSING = object()
+
+
+def to_bytes(data: BytesLike) -> bytes:
+    """``data`` as ``bytes``, copying only when it is not ``bytes`` already."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).tobytes()
+    return bytes(data)
+
+
+def byte_length(data: BytesLike) -> int:
+    """The number of bytes in ``data`` (``len`` counts elements for arrays and memoryviews)."""
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    if isinstance(data, np.ndarray):
+        return data.nbytes
+    return memoryview(data).nbytes
+
+
+def check_configuration(codec: str, configuration: Any, allowed: set[str]) -> Mapping[str, Any]:
+    """Return ``configuration`` as a mapping after checking it has no field outside ``allowed``.
+
+    Raises MetadataError when it is not an object or has an unknown field.
+    """
+    if configuration is None:
+        return {}
+    if not isinstance(configuration, Mapping):
+        raise MetadataError(f"codec {codec!r}: configuration must be an object, got {configuration!r}")
+    unknown = sorted(set(configuration) - allowed)
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        raise MetadataError(f"codec {codec!r}: unknown configuration field(s) {names}")
+    return configuration
+
+
+def read_int(
+    codec: str,
+    configuration: Mapping[str, Any],
+    field: str,
+    *,
+    default: Any = _MISSING,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int:
+    """The integer ``configuration[field]`` (or ``default`` when absent and a default is given).
+
+    Raises MetadataError when the field is missing without a default, is not an integer (booleans
+    are not integers here) or lies outside ``[minimum, maximum]``.
+    """
+    value = configuration.get(field, default)
+    if value is _MISSING:
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise MetadataError(
+            f"codec {codec!r}: configuration field {field!r} must be an integer, got {value!r}"
+        )
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} must be {bounds}, got {value!r}")
+    return int(value)
+
+
+def read_choice(
+    codec: str,
+    configuration: Mapping[str, Any],
+    field: str,
+    choices: tuple[str, ...],
+    *,
+    default: Any = _MISSING,
+) -> str:
+    """The string ``configuration[field]``, which must be one of ``choices``.
+
+    Raises MetadataError when it is missing without a default or not one of ``choices``.
+    """
+    value = configuration.get(field, default)
+    if value is _MISSING:
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
+    if value not in choices:
+        raise MetadataError(
+            f"codec {codec!r}: configuration field {field!r} must be one of {', '.join(map(repr, choices))}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def read_bool(codec: str, configuration: Mapping[str, Any], field: str, *, default: bool) -> bool:
+    """The boolean ``configuration[field]``, or ``default`` when absent; MetadataError if not a boolean."""
+    value = configuration.get(field, default)
+    if not isinstance(value, bool):
+        raise MetadataError(
+            f"codec {codec!r}: configuration field {field!r} must be true or false, got {value!r}"
+        )
+    return value
+
+
+def read_shape(codec: str, configuration: Mapping[str, Any], field: str) -> tuple[int, ...]:
+    """The list of positive integers ``configuration[field]`` as a tuple; MetadataError otherwise."""
+    value = configuration.get(field, _MISSING)
+    if value is _MISSING:
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in value
+    ):
+        raise MetadataError(
+            f"codec {codec!r}: configuration field {field!r} must be a list of positive integers, "
+            f"got {value!r}"
+        )
+    return tuple(int(n) for n in value)

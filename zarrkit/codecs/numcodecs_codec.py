@@ -1,0 +1,281 @@
+"""numcodecs codecs in Zarr v3, and turning any codec-like object into a zarrkit codec.
+
+zarr-python writes a numcodecs codec in v3 metadata as ``{"name": "numcodecs.<id>", "configuration":
+<its config without "id">}``. Each such name is registered here with the kind zarr-python gives it:
+filters that map arrays to arrays (``delta``, ``fixedscaleoffset``...), compressors and checksums
+that map bytes to bytes (``zlib``, ``lz4``, ``crc32``...), and serializers that map arrays to bytes
+(``pcodec``, ``zfpy``, and the object codecs ``json2``, ``msgpack2``, ``pickle``, ``vlen-array``).
+
+:func:`as_codec` accepts zarrkit codecs, numcodecs objects, zarr-python codec objects and metadata
+entries; numcodecs objects with a native v3 counterpart (Zstd, GZip, Blosc, CRC32C, VLenUTF8,
+VLenBytes) become that counterpart, the others are wrapped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numcodecs
+import numpy as np
+from numcodecs.abc import Codec as Numcodec
+
+from zarrkit.codecs._support import BytesLike
+from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, ChunkSpec, Codec
+from zarrkit.codecs.blosc import BloscCodec
+from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.gzip import GzipCodec
+from zarrkit.codecs.registry import codec_from_json
+from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
+from zarrkit.codecs.zstd import ZstdCodec
+from zarrkit.errors import CodecError, MetadataError
+
+PREFIX = "numcodecs."
+
+ARRAY_ARRAY_IDS = ("astype", "bitround", "categorize", "delta", "fixedscaleoffset", "packbits", "quantize")
+BYTES_BYTES_IDS = (
+    "adler32",
+    "base64",
+    "blosc",
+    "bz2",
+    "crc32",
+    "crc32c",
+    "fletcher32",
+    "gzip",
+    "jenkins_lookup3",
+    "lz4",
+    "lzma",
+    "shuffle",
+    "zlib",
+    "zstd",
+)
+ARRAY_BYTES_IDS = ("json2", "msgpack2", "pcodec", "pickle", "vlen-array", "zfpy")
+
+# Checksum codecs append (or prepend) a 4-byte checksum, so their output size is known in advance.
+_CHECKSUM_IDS = ("adler32", "crc32", "crc32c", "fletcher32", "jenkins_lookup3")
+_CHECKSUM_SIZE = 4
+
+
+class NumcodecsCodec(Codec):
+    """A numcodecs codec under the name ``numcodecs.<id>``; subclasses fix the id and the kind."""
+
+    codec_id: str
+
+    def __init__(self, configuration: Mapping[str, Any] | None = None) -> None:
+        self.configuration = {key: value for key, value in (configuration or {}).items() if key != "id"}
+        try:
+            self.numcodec = numcodecs.get_codec({"id": self.codec_id, **self.configuration})
+        except Exception as error:
+            raise MetadataError(
+                f"codec {self.name!r}: numcodecs cannot build it from {self.configuration!r}: {error}"
+            ) from error
+
+    @classmethod
+    def from_json(cls, configuration: dict[str, Any]) -> NumcodecsCodec:
+        """Build the codec from the numcodecs configuration (without ``id``)."""
+        return cls(configuration)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name": "numcodecs.<id>", "configuration": {...}}``, as zarr-python writes it."""
+        return {"name": self.name, "configuration": dict(self.configuration)}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses are made at import time, so pickle finds them through their id.
+        return (_rebuild, (self.codec_id, self.configuration))
+
+    def _fail(self, action: str, error: Exception) -> CodecError:
+        return CodecError(f"codec {self.name!r}: cannot {action}: {error}")
+
+    def _as_chunk(self, decoded: np.ndarray, spec: ChunkSpec) -> np.ndarray:
+        """``decoded`` as the chunk ``spec`` describes; CodecError when it has the wrong size."""
+        if decoded.size != math.prod(spec.shape):
+            raise CodecError(
+                f"codec {self.name!r}: decoded {decoded.size} elements for a chunk of shape {spec.shape}"
+            )
+        if decoded.dtype != spec.dtype:
+            decoded = decoded.astype(spec.dtype)
+        return decoded.reshape(spec.shape)
+
+
+class NumcodecsArrayArrayCodec(NumcodecsCodec, ArrayArrayCodec):
+    """A numcodecs filter: maps a chunk to an array of the same shape, or to packed bits."""
+
+    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
+        """The spec of the encoded array: the filter's ``astype`` dtype, or packed uint8 bits."""
+        if self.codec_id == "packbits":
+            return ChunkSpec((1 + math.ceil(math.prod(spec.shape) / 8),), np.dtype(np.uint8), 0)
+        encoded = getattr(self.numcodec, "astype", None) or getattr(self.numcodec, "encode_dtype", None)
+        return spec if encoded is None else ChunkSpec(spec.shape, np.dtype(encoded), spec.fill_value)
+
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> np.ndarray:
+        """The filtered array, shaped as :meth:`resolve` says."""
+        try:
+            encoded = np.asarray(self.numcodec.encode(np.ascontiguousarray(array)))
+        except Exception as error:
+            raise self._fail("encode", error) from error
+        encoded_spec = self.resolve(spec)
+        if encoded.size != math.prod(encoded_spec.shape):
+            raise CodecError(
+                f"codec {self.name!r}: encoded {encoded.size} elements from a chunk of shape {spec.shape} "
+                f"and type {spec.dtype}; does its configuration match the array's data type?"
+            )
+        return encoded.reshape(encoded_spec.shape)
+
+    def decode(self, array: np.ndarray, spec: ChunkSpec) -> np.ndarray:
+        """The unfiltered array of ``spec.shape`` and ``spec.dtype``; CodecError when it does not fit."""
+        try:
+            decoded = np.asarray(self.numcodec.decode(np.ascontiguousarray(array)))
+        except Exception as error:
+            raise self._fail("decode", error) from error
+        return self._as_chunk(decoded, spec)
+
+
+class NumcodecsBytesBytesCodec(NumcodecsCodec, BytesBytesCodec):
+    """A numcodecs compressor or checksum."""
+
+    def encoded_size(self, size: int) -> int | None:
+        """``size`` plus 4 for checksums; None (unknown) for compressors."""
+        return size + _CHECKSUM_SIZE if self.codec_id in _CHECKSUM_IDS else None
+
+    def encode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
+        """The encoded bytes."""
+        try:
+            return self.numcodec.encode(data)
+        except Exception as error:
+            raise self._fail("encode", error) from error
+
+    def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
+        """The decoded bytes; CodecError when ``data`` is corrupt, truncated or fails its checksum."""
+        try:
+            return self.numcodec.decode(data)
+        except Exception as error:
+            raise self._fail("decode", error) from error
+
+
+class NumcodecsArrayBytesCodec(NumcodecsCodec, ArrayBytesCodec):
+    """A numcodecs serializer (``pcodec``, ``zfpy``) or object codec (``json2``, ``pickle``...)."""
+
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> BytesLike:
+        """The serialized chunk."""
+        try:
+            return self.numcodec.encode(np.ascontiguousarray(array))
+        except Exception as error:
+            raise self._fail("encode", error) from error
+
+    def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray:
+        """The chunk as an array of ``spec.shape``; CodecError when ``data`` is corrupt or does not fit."""
+        try:
+            decoded = np.asarray(self.numcodec.decode(data))
+        except Exception as error:
+            raise self._fail("decode", error) from error
+        return self._as_chunk(decoded, spec)
+
+
+def _numcodecs_class(codec_id: str, base: type[NumcodecsCodec]) -> type[NumcodecsCodec]:
+    """A subclass of ``base`` named ``numcodecs.<codec_id>``."""
+    class_name = "Numcodecs" + "".join(part.capitalize() for part in codec_id.replace("-", "_").split("_"))
+    cls = type(class_name, (base,), {"name": PREFIX + codec_id, "codec_id": codec_id, "__module__": __name__})
+    cls.__doc__ = f"The numcodecs codec {codec_id!r} under the v3 name {PREFIX + codec_id!r}."
+    return cls
+
+
+NUMCODECS_CLASSES: dict[str, type[NumcodecsCodec]] = {
+    **{codec_id: _numcodecs_class(codec_id, NumcodecsArrayArrayCodec) for codec_id in ARRAY_ARRAY_IDS},
+    **{codec_id: _numcodecs_class(codec_id, NumcodecsBytesBytesCodec) for codec_id in BYTES_BYTES_IDS},
+    **{codec_id: _numcodecs_class(codec_id, NumcodecsArrayBytesCodec) for codec_id in ARRAY_BYTES_IDS},
+}
+"""The wrapper class of each numcodecs id, by id."""
+
+
+def _rebuild(codec_id: str, configuration: dict[str, Any]) -> NumcodecsCodec:
+    """The wrapper of ``codec_id`` with ``configuration``, for unpickling."""
+    return NUMCODECS_CLASSES[codec_id](configuration)
+
+
+_BLOSC_SHUFFLES = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: None}
+
+
+def _native_codec(config: dict[str, Any]) -> Codec | None:
+    """The native v3 codec equivalent to the numcodecs config ``config``, or None if there is none."""
+    codec_id = config["id"]
+    if codec_id == "zstd":
+        return ZstdCodec(config.get("level", 0), config.get("checksum", False))
+    if codec_id == "gzip":
+        return GzipCodec(config.get("level", 1))
+    if codec_id == "blosc" and config.get("shuffle", 1) in _BLOSC_SHUFFLES:
+        return BloscCodec(
+            cname=config.get("cname", "lz4"),
+            clevel=config.get("clevel", 5),
+            shuffle=_BLOSC_SHUFFLES[config.get("shuffle", 1)],  # type: ignore[arg-type]
+            typesize=config.get("typesize"),
+            blocksize=config.get("blocksize", 0),
+        )
+    if codec_id == "crc32c" and config.get("location", "end") == "end":
+        return Crc32cCodec()
+    if codec_id == "vlen-utf8":
+        return VLenUTF8Codec()
+    if codec_id == "vlen-bytes":
+        return VLenBytesCodec()
+    return None
+
+
+def _from_numcodecs(config: dict[str, Any]) -> Codec:
+    native = _native_codec(config)
+    if native is not None:
+        return native
+    cls = NUMCODECS_CLASSES.get(config["id"])
+    if cls is None:
+        raise MetadataError(f"numcodecs codec {config['id']!r} has no Zarr v3 form that zarrkit knows")
+    return cls(config)
+
+
+def numcodecs_config(obj: Any) -> dict[str, Any]:
+    """``obj`` as the numcodecs config that Zarr v2 metadata holds (``{"id": ..., ...}``).
+
+    Accepts a numcodecs codec object or config dict, or a zarrkit codec that has a numcodecs form.
+    Raises MetadataError for a codec that Zarr v2 cannot name (``bytes``, ``transpose``, sharding).
+    """
+    if isinstance(obj, Numcodec):
+        return obj.get_config()
+    if isinstance(obj, Mapping) and "id" in obj:
+        return dict(obj)
+    if isinstance(obj, NumcodecsCodec):
+        return {"id": obj.codec_id, **obj.configuration}
+    if isinstance(obj, ZstdCodec):
+        return {"id": "zstd", "level": obj.level, "checksum": obj.checksum}
+    if isinstance(obj, GzipCodec):
+        return {"id": "gzip", "level": obj.level}
+    if isinstance(obj, BloscCodec):
+        shuffle = {name: number for number, name in _BLOSC_SHUFFLES.items()}[obj.shuffle]
+        return {"id": "blosc", "cname": obj.cname, "clevel": obj.clevel, "shuffle": shuffle, "blocksize": obj.blocksize}
+    if isinstance(obj, Crc32cCodec):
+        return {"id": "crc32c"}
+    if isinstance(obj, VLenUTF8Codec | VLenBytesCodec):
+        return {"id": obj.name}
+    raise MetadataError(f"{obj!r} has no Zarr v2 form: pass a numcodecs codec or config")
+
+
+def as_codec(obj: Any, *, path: str | None = None) -> Codec:
+    """``obj`` as a zarrkit codec.
+
+    Accepts a zarrkit codec (returned as is), a numcodecs codec object or its config dict (with
+    ``"id"``), a zarr-python codec object (anything with ``to_dict()``), or a v3 metadata entry
+    (with ``"name"``). Raises MetadataError for anything else, or for an unknown codec.
+    """
+    if isinstance(obj, Codec):
+        return obj
+    if isinstance(obj, Numcodec):
+        return _from_numcodecs(obj.get_config())
+    if isinstance(obj, Mapping) and "id" in obj:
+        return _from_numcodecs(dict(obj))
+    if not isinstance(obj, (Mapping, str)) and callable(getattr(obj, "to_dict", None)):
+        obj = obj.to_dict()
+    if isinstance(obj, (Mapping, str)):
+        codec = codec_from_json(obj, path=path)
+        if codec is None:
+            raise MetadataError(
+                f"codec {obj!r} is unknown; it can be ignored when reading, but not used to write"
+            )
+        return codec
+    raise MetadataError(f"{obj!r} is not a codec: pass a zarrkit codec, a numcodecs codec or a codec entry")

@@ -1,0 +1,335 @@
+"""The chunk engine: turns a selection of an array into batched chunk reads and writes.
+
+One call touches the store as few times as it can. The chunks a selection needs are cut into
+batches of a few MiB; each batch is one ``get_many`` (or ``set_many``) call, and is decoded (or
+encoded) in the codec pool while later batches are still being fetched. A bound on the batches in
+flight bounds the memory a call holds.
+
+Sharded arrays are read inner chunk by inner chunk: for a shard the selection only touches in part,
+the engine fetches the shard index (one byte range), then the byte ranges of the inner chunks it
+needs; a shard the selection covers whole is fetched in one request. Writes build whole shards; a
+shard that is only partly overwritten is read first and its untouched inner chunks are kept as
+they are, without re-encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.pipeline import chunk_spec, pipeline_for
+from zarrkit.codecs.sharding import ShardIndex
+from zarrkit.core.indexing import ChunkProjection
+from zarrkit.errors import CodecError
+from zarrkit.metadata import ArrayMetadata
+from zarrkit.runtime import pool_size, run_in_pool
+from zarrkit.storage.base import Store
+
+BATCH_BYTES = 8 * 2**20
+"""Decoded bytes per batch: large enough to amortize a store call, small enough to overlap work."""
+
+MAX_BATCH_CHUNKS = 1024
+
+Batch = list[ChunkProjection]
+
+
+class ChunkEngine:
+    """Reads and writes selections of one array, given as chunk projections from an indexer."""
+
+    def __init__(self, store: Store, path: str, metadata: ArrayMetadata, *, write_empty_chunks: bool) -> None:
+        self.store = store
+        self.path = path
+        self.metadata = metadata
+        self.write_empty_chunks = write_empty_chunks
+        self.fill_value = metadata.resolved_fill_value
+        self._key_prefix = f"{path}/" if path else ""
+        pipeline = pipeline_for(metadata)
+        spec = chunk_spec(metadata)
+        self.sharding = pipeline.sharding
+        if self.sharding is None:
+            self._pipeline = pipeline
+            self.chunk_shape = spec.shape
+            self._spec = spec
+        else:
+            # The unit of reading and writing is the inner chunk; the store holds whole shards.
+            self._pipeline = self.sharding.inner_pipeline
+            self.chunk_shape = tuple(self.sharding.chunk_shape)
+            self._spec = ChunkSpec(self.chunk_shape, spec.dtype, spec.fill_value)
+            self._shard_shape = spec.shape
+            self._chunks_per_shard = self.sharding.chunks_per_shard(spec.shape)
+            self._inner_per_shard = math.prod(self._chunks_per_shard)
+        self._fill_row = _fill_bytes(self.fill_value, metadata.dtype)
+        chunk_nbytes = max(1, math.prod(self.chunk_shape) * max(metadata.dtype.itemsize, 1))
+        self._batch_chunks = max(1, min(MAX_BATCH_CHUNKS, BATCH_BYTES // chunk_nbytes))
+
+    # -- keys -------------------------------------------------------------------------------------
+
+    def storage_key(self, storage_coords: tuple[int, ...]) -> str:
+        """The store key of the chunk (or shard) at ``storage_coords`` in the metadata's chunk grid."""
+        return self._key_prefix + self.metadata.chunk_key(storage_coords)
+
+    def _shard_of(self, inner_coords: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(c // n for c, n in zip(inner_coords, self._chunks_per_shard))
+
+    def _position_in_shard(self, inner_coords: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(c % n for c, n in zip(inner_coords, self._chunks_per_shard))
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def read(self, projections: Iterable[ChunkProjection], out: np.ndarray) -> None:
+        """Fill ``out`` from the chunks of ``projections``; missing chunks read as the fill value.
+
+        Raises CodecError naming the key of a chunk that cannot be decoded, and whatever the store
+        raises for failures other than a missing key.
+        """
+        if self.sharding is None:
+            batches, fetch = self._batches(projections), self._fetch_chunks
+        else:
+            batches, fetch = self._shard_batches(projections), self._fetch_inner_chunks
+
+        async def read_batch(batch: Batch) -> None:
+            chunks = await fetch(batch)
+            await run_in_pool(self._decode_into, batch, chunks, out)
+
+        await _bounded_gather(read_batch(batch) for batch in batches)
+
+    async def _fetch_chunks(self, batch: Batch) -> list[Any]:
+        return await self.store.get_many([(self.storage_key(p.chunk_coords), None) for p in batch])
+
+    async def _fetch_inner_chunks(self, batch: Batch) -> list[Any]:
+        """The encoded inner chunks of ``batch`` (None where missing), fetched shard by shard."""
+        by_shard = _group_by(batch, lambda p: self._shard_of(p.chunk_coords))
+        whole = [s for s, members in by_shard.items() if len(members) == self._inner_chunks_inside(s)]
+        partial = [s for s in by_shard if len(by_shard[s]) != self._inner_chunks_inside(s)]
+        index_range = self.sharding.index_byte_range(self._chunks_per_shard)
+        answers = await self.store.get_many(
+            [(self.storage_key(s), None) for s in whole] + [(self.storage_key(s), index_range) for s in partial]
+        )
+        found: dict[tuple[int, ...], Any] = {}
+        for shard_coords, blob in zip(whole, answers):
+            if blob is None:
+                continue
+            index = self._decode_index(shard_coords, _index_bytes(blob, index_range), len(blob))
+            view = memoryview(blob)
+            for position in by_shard[shard_coords]:
+                byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
+                if byte_range is not None:
+                    offset, length = byte_range
+                    found[batch[position].chunk_coords] = view[offset : offset + length]
+        requests: list[tuple[str, tuple[int, int]]] = []
+        wanted: list[tuple[int, ...]] = []
+        for shard_coords, index_blob in zip(partial, answers[len(whole) :]):
+            if index_blob is None:
+                continue
+            index = self._decode_index(shard_coords, index_blob, None)
+            for position in by_shard[shard_coords]:
+                byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
+                if byte_range is not None:
+                    requests.append((self.storage_key(shard_coords), byte_range))
+                    wanted.append(batch[position].chunk_coords)
+        if requests:
+            for coords, data in zip(wanted, await self.store.get_many(requests)):
+                found[coords] = data
+        return [found.get(p.chunk_coords) for p in batch]
+
+    def _decode_index(self, shard_coords: tuple[int, ...], data: Any, shard_size: int | None) -> ShardIndex:
+        try:
+            return self.sharding.decode_index(data, self._chunks_per_shard, shard_size)
+        except Exception as error:
+            raise CodecError(f"shard index of {self.storage_key(shard_coords)!r}: {error}") from error
+
+    def _decode_into(self, batch: Batch, chunks: Sequence[Any], out: np.ndarray) -> None:
+        fill_value = self.fill_value
+        for projection, data in zip(batch, chunks):
+            if data is None:
+                out[projection.out_selection] = fill_value
+            else:
+                chunk = self._decode(data, projection.chunk_coords)
+                out[projection.out_selection] = chunk[projection.chunk_selection]
+
+    def _decode(self, data: Any, chunk_coords: tuple[int, ...]) -> np.ndarray:
+        try:
+            return self._pipeline.decode(data, self._spec)
+        except Exception as error:
+            raise CodecError(f"cannot decode chunk {self._describe_chunk(chunk_coords)}: {error}") from error
+
+    def _describe_chunk(self, chunk_coords: tuple[int, ...]) -> str:
+        if self.sharding is None:
+            return repr(self.storage_key(chunk_coords))
+        shard_key = self.storage_key(self._shard_of(chunk_coords))
+        return f"{self._position_in_shard(chunk_coords)} of shard {shard_key!r}"
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    async def write(self, projections: Iterable[ChunkProjection], value: np.ndarray) -> None:
+        """Write ``value`` (already of the selection's shape and the array's dtype) into the chunks.
+
+        Chunks that end up equal to the fill value are deleted rather than stored, unless the engine
+        writes empty chunks. Raises CodecError for existing chunks that cannot be decoded.
+        """
+        if self.sharding is None:
+            await _bounded_gather(self._write_batch(batch, value) for batch in self._batches(projections))
+        else:
+            await _bounded_gather(self._write_shards(batch, value) for batch in self._shard_batches(projections))
+
+    async def _write_batch(self, batch: Batch, value: np.ndarray) -> None:
+        keys = [self.storage_key(p.chunk_coords) for p in batch]
+        partial = [i for i, p in enumerate(batch) if not p.is_complete_chunk]
+        existing: dict[int, Any] = {}
+        if partial:
+            existing = dict(zip(partial, await self.store.get_many([(keys[i], None) for i in partial])))
+        encoded = await run_in_pool(self._merge_and_encode_batch, batch, existing, value)
+        await self._put(list(zip(keys, encoded)))
+
+    def _merge_and_encode_batch(self, batch: Batch, existing: dict[int, Any], value: np.ndarray) -> list[Any]:
+        return [self._merge_and_encode(p, existing.get(i), value) for i, p in enumerate(batch)]
+
+    def _merge_and_encode(self, projection: ChunkProjection, old: Any, value: np.ndarray) -> bytes | None:
+        """The encoded chunk after writing ``value`` into it, or None when it holds only fill values."""
+        if old is not None and not projection.is_complete_chunk:
+            chunk = np.array(self._decode(old, projection.chunk_coords))
+        elif projection.is_complete_chunk and not self._is_edge(projection.chunk_coords):
+            chunk = np.empty(self.chunk_shape, dtype=self.metadata.dtype)
+        else:
+            chunk = np.full(self.chunk_shape, self.fill_value, dtype=self.metadata.dtype)
+        chunk[projection.chunk_selection] = value[projection.out_selection]
+        if not self.write_empty_chunks and self._holds_only_fill(chunk):
+            return None
+        return self._pipeline.encode(chunk, self._spec)
+
+    async def _write_shards(self, batch: Batch, value: np.ndarray) -> None:
+        by_shard = _group_by(batch, lambda p: self._shard_of(p.chunk_coords))
+        shards = list(by_shard)
+        keys = [self.storage_key(s) for s in shards]
+        # A shard whose every inner chunk is overwritten whole is built without reading it.
+        partial = [
+            i
+            for i, s in enumerate(shards)
+            if len(by_shard[s]) != self._inner_chunks_inside(s)
+            or not all(batch[k].is_complete_chunk for k in by_shard[s])
+        ]
+        existing: dict[int, Any] = {}
+        if partial:
+            existing = dict(zip(partial, await self.store.get_many([(keys[i], None) for i in partial])))
+        encoded = await run_in_pool(
+            lambda: [
+                self._build_shard(s, [batch[k] for k in by_shard[s]], existing.get(i), value)
+                for i, s in enumerate(shards)
+            ]
+        )
+        await self._put(list(zip(keys, encoded)))
+
+    def _build_shard(
+        self, shard_coords: tuple[int, ...], projections: Batch, old_shard: Any, value: np.ndarray
+    ) -> bytes | None:
+        inner: dict[tuple[int, ...], Any] = {}
+        if old_shard is not None:
+            index_range = self.sharding.index_byte_range(self._chunks_per_shard)
+            index = self._decode_index(shard_coords, _index_bytes(old_shard, index_range), len(old_shard))
+            view = memoryview(old_shard)
+            for position in np.ndindex(*self._chunks_per_shard):
+                byte_range = index.byte_range(position)
+                if byte_range is not None:
+                    inner[position] = view[byte_range[0] : byte_range[0] + byte_range[1]]
+        for projection in projections:
+            position = self._position_in_shard(projection.chunk_coords)
+            encoded = self._merge_and_encode(projection, inner.get(position), value)
+            if encoded is None:
+                inner.pop(position, None)
+            else:
+                inner[position] = encoded
+        return self.sharding.encode_shard(inner, self._chunks_per_shard)
+
+    async def _put(self, encoded: list[tuple[str, bytes | None]]) -> None:
+        await self.store.set_many([(key, data) for key, data in encoded if data is not None])
+        await self.store.delete_many([key for key, data in encoded if data is None])
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _is_edge(self, chunk_coords: tuple[int, ...]) -> bool:
+        return any((c + 1) * n > s for c, n, s in zip(chunk_coords, self.chunk_shape, self.metadata.shape))
+
+    def _holds_only_fill(self, chunk: np.ndarray) -> bool:
+        if self._fill_row is None:
+            return bool(np.all(chunk == self.fill_value))
+        # Compare bit patterns, so -0.0 is not taken for 0.0 and NaN equals a NaN fill value.
+        raw = np.ascontiguousarray(chunk).view(np.uint8).reshape(-1, chunk.dtype.itemsize)
+        if raw.shape[0] and not np.array_equal(raw[0], self._fill_row):
+            return False
+        return bool((raw == self._fill_row).all())
+
+    def _inner_chunks_inside(self, shard_coords: tuple[int, ...]) -> int:
+        """How many inner chunks of a shard lie (at least partly) inside the array."""
+        count = 1
+        for s, per_shard, inner, size in zip(shard_coords, self._chunks_per_shard, self.chunk_shape, self.metadata.shape):
+            first = s * per_shard
+            count *= max(0, min(per_shard, -(-size // inner) - first))
+        return count
+
+    def _batches(self, projections: Iterable[ChunkProjection]) -> list[Batch]:
+        items = list(projections)
+        size = self._batch_size(len(items))
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    def _shard_batches(self, projections: Iterable[ChunkProjection]) -> list[Batch]:
+        """Batches that never split a shard, so each shard is fetched or written by one batch."""
+        items = list(projections)
+        by_shard = _group_by(items, lambda p: self._shard_of(p.chunk_coords))
+        size = self._batch_size(len(items))
+        batches: list[Batch] = []
+        current: Batch = []
+        for members in by_shard.values():
+            current.extend(items[k] for k in members)
+            if len(current) >= size:
+                batches.append(current)
+                current = []
+        if current:
+            batches.append(current)
+        return batches
+
+    def _batch_size(self, count: int) -> int:
+        # Enough batches to keep every codec thread busy, none larger than BATCH_BYTES.
+        return max(1, min(self._batch_chunks, -(-count // (2 * pool_size()))))
+
+
+def _group_by(items: Sequence[ChunkProjection], key: Callable[[ChunkProjection], Any]) -> dict[Any, list[int]]:
+    groups: dict[Any, list[int]] = {}
+    for position, item in enumerate(items):
+        groups.setdefault(key(item), []).append(position)
+    return groups
+
+
+def _index_bytes(shard: Any, index_range: tuple[int, int | None]) -> memoryview:
+    offset, length = index_range
+    view = memoryview(shard)
+    return view[offset:] if length is None else view[offset : offset + length]
+
+
+def _fill_bytes(fill_value: Any, dtype: np.dtype) -> np.ndarray | None:
+    """The fill value's bytes as a row to compare chunks against, or None for object dtypes."""
+    if dtype.hasobject:
+        return None
+    return np.frombuffer(np.array(fill_value, dtype=dtype).tobytes(), dtype=np.uint8)
+
+
+async def _bounded_gather(coroutines: Iterable[Awaitable[None]]) -> None:
+    """Await ``coroutines`` with at most two per codec thread in flight, failing on the first error."""
+    limit = asyncio.Semaphore(2 * pool_size())
+
+    async def bounded(coroutine: Awaitable[None]) -> None:
+        async with limit:
+            await coroutine
+
+    tasks = [asyncio.ensure_future(bounded(c)) for c in coroutines]
+    if not tasks:
+        return
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,118 @@
+"""What arrays and groups share: reading and writing node metadata, and attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+from zarrkit.errors import NodeExists, NodeNotFound
+from zarrkit.metadata import METADATA_KEYS, ArrayMetadata, GroupMetadata, parse_node
+from zarrkit.metadata.v2 import GroupMetadataV2
+from zarrkit.metadata.v3 import GroupMetadataV3
+from zarrkit.metadata.paths import join_path
+from zarrkit.storage.base import Store
+
+NodeMetadata = ArrayMetadata | GroupMetadata
+
+
+async def read_node_metadata(store: Store, path: str) -> NodeMetadata:
+    """The metadata of the node at ``path``, read with one batched store call.
+
+    Raises NodeNotFound when no node is there and MetadataError when its documents are invalid.
+    """
+    (metadata,) = await read_nodes_metadata(store, [path])
+    if metadata is None:
+        raise NodeNotFound(f"no array or group at {'/' + path!r} in {store!r}")
+    return metadata
+
+
+async def read_nodes_metadata(store: Store, paths: list[str]) -> list[NodeMetadata | None]:
+    """The metadata of the nodes at ``paths`` (None where there is no node), in one store call.
+
+    Raises MetadataError when a node's documents are invalid.
+    """
+    requests = [(join_path(path, name), None) for path in paths for name in METADATA_KEYS]
+    documents = await store.get_many(requests)
+    found: list[NodeMetadata | None] = []
+    for position, path in enumerate(paths):
+        start = position * len(METADATA_KEYS)
+        try:
+            found.append(parse_node(dict(zip(METADATA_KEYS, documents[start : start + len(METADATA_KEYS)])), path=path))
+        except NodeNotFound:
+            found.append(None)
+    return found
+
+
+async def write_node_metadata(store: Store, path: str, metadata: NodeMetadata) -> None:
+    """Write the metadata documents of a node, removing a stale v2 ``.zattrs`` when attributes are empty."""
+    documents = metadata.to_documents()
+    await store.set_many([(join_path(path, name), data) for name, data in documents.items()])
+    if metadata.zarr_format == 2 and ".zattrs" not in documents:
+        await store.delete(join_path(path, ".zattrs"))
+
+
+async def prepare_node_path(store: Store, path: str, *, zarr_format: int, overwrite: bool) -> None:
+    """Make room for a new node at ``path`` and make sure every ancestor is a group.
+
+    A node already at ``path`` raises NodeExists unless ``overwrite``, in which case it and
+    everything below it is deleted. Missing ancestors become groups of ``zarr_format``; an array
+    among them raises NodeExists.
+    """
+    parts = path.split("/") if path else []
+    ancestors = ["/".join(parts[:depth]) for depth in range(len(parts))]
+    *ancestor_metadata, existing = await read_nodes_metadata(store, [*ancestors, path])
+    if existing is not None and not overwrite:
+        raise NodeExists(f"a {_kind(existing)} already exists at {'/' + path!r}; pass overwrite=True to replace it")
+    if overwrite:
+        await store.delete_prefix(f"{path}/" if path else "")
+        await store.delete_many([join_path(path, name) for name in METADATA_KEYS])
+    group_type = GroupMetadataV2 if zarr_format == 2 else GroupMetadataV3
+    for ancestor, metadata in zip(ancestors, ancestor_metadata):
+        if metadata is None:
+            await write_node_metadata(store, ancestor, group_type())
+        elif not isinstance(metadata, GroupMetadata):
+            raise NodeExists(f"cannot create {'/' + path!r}: {'/' + ancestor!r} is an array, not a group")
+
+
+def _kind(metadata: NodeMetadata) -> str:
+    return "group" if isinstance(metadata, GroupMetadata) else "array"
+
+
+class Attributes(MutableMapping[str, Any]):
+    """The attributes of an array or group; every change is written to the store at once."""
+
+    def __init__(self, read: Callable[[], dict[str, Any]], write: Callable[[dict[str, Any]], None]) -> None:
+        self._read = read
+        self._write = write
+
+    def __getitem__(self, key: str) -> Any:
+        return self._read()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._write({**self._read(), key: value})
+
+    def __delitem__(self, key: str) -> None:
+        attributes = dict(self._read())
+        del attributes[key]
+        self._write(attributes)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+        """Set several attributes with one metadata write."""
+        self._write({**self._read(), **dict(other, **kwargs)})
+
+    def put(self, attributes: dict[str, Any]) -> None:
+        """Replace all attributes with ``attributes`` in one metadata write."""
+        self._write(dict(attributes))
+
+    def asdict(self) -> dict[str, Any]:
+        """A copy of the attributes as a plain dict."""
+        return dict(self._read())
+
+    def __repr__(self) -> str:
+        return repr(self._read())
