@@ -17,6 +17,7 @@ demo: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ruff check zarrkit tests
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(BIN)/python

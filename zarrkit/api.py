@@ -16,7 +16,9 @@ from typing import Any
 
 from zarrkit.core.array import Array
 from zarrkit.core.creation import create_array as _create_array
-from zarrkit.core.group import Group, consolidate_metadata as _consolidate, create_group as _create_group, open_node
+from zarrkit.core.group import Group, open_node
+from zarrkit.core.group import consolidate_metadata as _consolidate
+from zarrkit.core.group import create_group as _create_group
 from zarrkit.errors import NodeNotFound, ZarrkitError
 from zarrkit.metadata.paths import normalize_path
 from zarrkit.storage import MemoryStore, Store, open_store

@@ -57,41 +57,49 @@ def _demo(arguments: argparse.Namespace) -> None:
     root = Path(arguments.dir)
     if root.exists():
         shutil.rmtree(root)
+    for zarr_format in (3, 2):
+        _demo_group(root / f"climate-v{zarr_format}.zarr", zarr_format)
+    print("done")
+
+
+def _demo_group(store: Path, zarr_format: int) -> None:
+    """Write and read a group of arrays in one Zarr format, printing each step with its timing."""
     rng = np.random.default_rng(42)
     temperature = (rng.standard_normal((2048, 2048)) * 10 + 280).astype("float32")
-    labels = rng.integers(0, 16, size=(4096, 4096), dtype="uint8")
+    print(f"Zarr v{zarr_format} group at {store}")
+    group = api.open_group(str(store), mode="w", zarr_format=zarr_format, attributes={"title": "zarrkit demo"})
+    array = _timed(
+        "create 'temperature' (2048x2048 float32, 256x256 chunks)",
+        lambda: group.create_array(
+            "temperature", shape=temperature.shape, dtype="float32", chunks=(256, 256),
+            fill_value=float("nan"), attributes={"units": "K"}, dimension_names=("y", "x"),
+        ),
+    )
+    _timed("write temperature", lambda: array.__setitem__(..., temperature), temperature.nbytes)
+    read = _timed("read temperature", lambda: array[...], temperature.nbytes)
+    window = _timed("read a 10% window", lambda: array[100:747, 200:847])
+    if not (np.array_equal(read, temperature) and np.array_equal(window, temperature[100:747, 200:847])):
+        raise ZarrkitError("the demo read back different values than it wrote")
+    if zarr_format == 3:
+        _demo_sharded(group, rng)
+    _timed("consolidate metadata", lambda: api.consolidate_metadata(str(store)))
+    print("  tree:")
+    for line in api.open_group(str(store), mode="r").tree().splitlines():
+        print("    " + line)
 
-    for zarr_format in (3, 2):
-        store = root / f"climate-v{zarr_format}.zarr"
-        print(f"Zarr v{zarr_format} group at {store}")
-        group = api.open_group(str(store), mode="w", zarr_format=zarr_format, attributes={"title": "zarrkit demo"})
-        temperature_array = _timed(
-            "create 'temperature' (2048x2048 float32, 256x256 chunks)",
-            lambda: group.create_array(
-                "temperature", shape=temperature.shape, dtype="float32", chunks=(256, 256), fill_value=float("nan"),
-                attributes={"units": "K"},
-            ),
-        )
-        _timed("write temperature", lambda: temperature_array.__setitem__(..., temperature), temperature.nbytes)
-        read = _timed("read temperature", lambda: temperature_array[...], temperature.nbytes)
-        assert np.array_equal(read, temperature)
-        window = _timed("read a 10% window", lambda: temperature_array[100:747, 200:847])
-        assert np.array_equal(window, temperature[100:747, 200:847])
-        if zarr_format == 3:
-            labels_array = _timed(
-                "create sharded 'labels' (4096x4096 uint8, 64x64 in 1024x1024 shards)",
-                lambda: group.create_array("labels", shape=labels.shape, dtype="uint8", chunks=(64, 64), shards=(1024, 1024)),
-            )
-            _timed("write labels", lambda: labels_array.__setitem__(..., labels), labels.nbytes)
-            _timed("read labels", lambda: labels_array[...], labels.nbytes)
-            points = _timed("read 1000 points with vindex", lambda: labels_array.vindex[rng.integers(0, 4096, 1000), rng.integers(0, 4096, 1000)])
-            assert points.shape == (1000,)
-        _timed("consolidate metadata", lambda: api.consolidate_metadata(str(store)))
-        reopened = api.open_group(str(store), mode="r")
-        print("  tree:")
-        for line in reopened.tree().splitlines():
-            print("    " + line)
-    print("done")
+
+def _demo_sharded(group: Any, rng: np.random.Generator) -> None:
+    labels = rng.integers(0, 16, size=(4096, 4096), dtype="uint8")
+    array = _timed(
+        "create sharded 'labels' (4096x4096 uint8, 64x64 in 1024x1024 shards)",
+        lambda: group.create_array("labels", shape=labels.shape, dtype="uint8", chunks=(64, 64), shards=(1024, 1024)),
+    )
+    _timed("write labels", lambda: array.__setitem__(..., labels), labels.nbytes)
+    _timed("read labels", lambda: array[...], labels.nbytes)
+    rows, columns = rng.integers(0, 4096, 1000), rng.integers(0, 4096, 1000)
+    points = _timed("read 1000 points with vindex", lambda: array.vindex[rows, columns])
+    if not np.array_equal(points, labels[rows, columns]):
+        raise ZarrkitError("the demo read back different points than it wrote")
 
 
 def _tree(arguments: argparse.Namespace) -> None:

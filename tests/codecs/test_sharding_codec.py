@@ -14,8 +14,8 @@ from zarrkit.codecs import (
     ChunkSpec,
     CodecPipeline,
     GzipCodec,
-    ShardingCodec,
     ShardIndex,
+    ShardingCodec,
     ZstdCodec,
 )
 from zarrkit.codecs.sharding import EMPTY, holds_only_fill, morton_order

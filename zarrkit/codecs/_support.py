@@ -11,13 +11,13 @@ field; the registry adds the array path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from zarrkit.errors import MetadataError
 
-BytesLike = Union[bytes, bytearray, memoryview, np.ndarray]
+BytesLike = bytes | bytearray | memoryview | np.ndarray
 """Anything with the buffer protocol that codecs hand each other inside a chain."""
 
 _MISSING = object()

@@ -7,9 +7,9 @@ from typing import Any
 
 from zarrkit.errors import NodeExists, NodeNotFound
 from zarrkit.metadata import METADATA_KEYS, ArrayMetadata, GroupMetadata, parse_node
+from zarrkit.metadata.paths import join_path
 from zarrkit.metadata.v2 import GroupMetadataV2
 from zarrkit.metadata.v3 import GroupMetadataV3
-from zarrkit.metadata.paths import join_path
 from zarrkit.storage.base import Store
 
 NodeMetadata = ArrayMetadata | GroupMetadata

@@ -25,6 +25,20 @@ ReadRequest = tuple[str, ByteRange | None]
 """A key and an optional byte range: one item of a :meth:`Store.get_many` batch."""
 
 
+def as_bytes(key: str, value: object) -> bytes:
+    """``value`` as immutable ``bytes``, copying only when it is another bytes-like object.
+
+    Raises StoreError naming ``key`` when ``value`` is not bytes-like; ``bytes(5)`` would silently
+    store five zero bytes, so integers and strings are refused rather than converted.
+    """
+    if type(value) is bytes:
+        return value
+    try:
+        return memoryview(value).tobytes()  # type: ignore[arg-type]
+    except TypeError:
+        raise StoreError(f"value for key {key!r} must be bytes-like, got {type(value).__name__}") from None
+
+
 def check_byte_range(key: str, byte_range: ByteRange | None) -> None:
     """Raise StoreError unless ``byte_range`` is ``None`` or one of the three valid forms."""
     if byte_range is None:
@@ -150,7 +164,7 @@ class Store(ABC):
         self._check_writable(prefix)
         await self.delete_many(await self.list(prefix))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release the store's resources; a closed store must not be used again."""
 
     # -- views ------------------------------------------------------------------------------------
@@ -183,7 +197,7 @@ class StoreMapping(MutableMapping[str, bytes]):
         return value
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        sync(self.store.set(key, bytes(value)))
+        sync(self.store.set(key, value))
 
     def __delitem__(self, key: str) -> None:
         if not sync(self.store.exists(key)):

@@ -25,8 +25,7 @@ from typing import TypeVar
 
 from zarrkit.errors import PermissionDenied, StoreError
 from zarrkit.runtime import pool_size, run_in_pool
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, resolve_byte_range
-from zarrkit.storage.memory import as_bytes
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

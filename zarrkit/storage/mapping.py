@@ -8,8 +8,7 @@ from typing import TypeVar
 
 from zarrkit.errors import PermissionDenied, StoreError, ZarrkitError
 from zarrkit.runtime import run_in_pool
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, resolve_byte_range
-from zarrkit.storage.memory import as_bytes
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
 
 T = TypeVar("T")
 

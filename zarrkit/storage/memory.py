@@ -4,22 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zarrkit.errors import StoreError
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, resolve_byte_range
-
-
-def as_bytes(key: str, value: object) -> bytes:
-    """``value`` as immutable ``bytes``, copying only when it is another bytes-like object.
-
-    Raises StoreError naming ``key`` when ``value`` is not bytes-like; ``bytes(5)`` would silently
-    store five zero bytes, so integers and strings are refused rather than converted.
-    """
-    if type(value) is bytes:
-        return value
-    try:
-        return memoryview(value).tobytes()  # type: ignore[arg-type]
-    except TypeError:
-        raise StoreError(f"value for key {key!r} must be bytes-like, got {type(value).__name__}") from None
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
 
 
 class MemoryStore(Store):

@@ -17,8 +17,7 @@ from typing import IO
 
 from zarrkit.errors import PermissionDenied, StoreError, UnsupportedFeature
 from zarrkit.runtime import run_in_pool
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, resolve_byte_range
-from zarrkit.storage.memory import as_bytes
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
 
 _MODES = ("r", "w", "a")
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
