@@ -201,7 +201,9 @@ def test_permission_errors_raise_permission_denied(tmp_path: Path, monkeypatch: 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
+    # Reads go through os.open, writes through open.
     monkeypatch.setattr(local_module, "open", refuse, raising=False)
+    monkeypatch.setattr(local_module.os, "open", refuse)
     with pytest.raises(PermissionDenied, match="'k'"):
         sync(store.get("k"))
     with pytest.raises(PermissionDenied, match="'k'"):
@@ -220,7 +222,7 @@ def test_other_os_errors_raise_store_error_naming_the_key(
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(local_module, "open", fail, raising=False)
+    monkeypatch.setattr(local_module.os, "open", fail)
     with pytest.raises(StoreError, match="'c/0'.*Input/output error"):
         sync(store.get_many([("c/0", None)]))
     monkeypatch.setattr(local_module.os, "scandir", fail)

@@ -48,7 +48,7 @@ class ChunkEngine:
         self.write_empty_chunks = write_empty_chunks
         self.fill_value = metadata.resolved_fill_value
         self._key_prefix = f"{path}/" if path else ""
-        pipeline = pipeline_for(metadata)
+        pipeline = pipeline_for(metadata, path=path)
         spec = chunk_spec(metadata)
         self.sharding = pipeline.sharding
         if self.sharding is None:
@@ -133,7 +133,14 @@ class ChunkEngine:
                     requests.append((self.storage_key(shard_coords), byte_range))
                     wanted.append(batch[position].chunk_coords)
         if requests:
-            for coords, data in zip(wanted, await self.store.get_many(requests)):
+            for coords, (key, (_, length)), data in zip(wanted, requests, await self.store.get_many(requests)):
+                if data is None or len(data) != length:
+                    # The index promised these bytes: a shard that vanished or shrank is corrupt.
+                    got = "nothing" if data is None else f"{len(data)} bytes"
+                    raise CodecError(
+                        f"shard {key!r} is truncated: inner chunk {self._position_in_shard(coords)} should "
+                        f"have {length} bytes, got {got}"
+                    )
                 found[coords] = data
         return [found.get(p.chunk_coords) for p in batch]
 
