@@ -17,8 +17,8 @@ from zarrkit.core.indexing import (
     MaskIndexer,
     OrthogonalIndexer,
 )
-from zarrkit.core.node import Attributes, write_node_metadata
-from zarrkit.errors import ReadOnlyError, SelectionError, ShapeError
+from zarrkit.core.node import Node
+from zarrkit.errors import SelectionError, ShapeError
 from zarrkit.metadata import ArrayMetadata
 from zarrkit.runtime import sync
 from zarrkit.storage.base import Store
@@ -26,7 +26,7 @@ from zarrkit.storage.base import Store
 Indexer = BasicIndexer | OrthogonalIndexer | CoordinateIndexer | MaskIndexer | BlockIndexer
 
 
-class Array:
+class Array(Node):
     """A Zarr v2 or v3 array.
 
     Indexing follows NumPy: ``a[...]`` and ``a[1:5, ::2]`` (basic), ``a.oindex[...]`` (orthogonal,
@@ -34,44 +34,15 @@ class Array:
     (whole chunks). Reads return NumPy arrays; missing chunks read as the fill value.
     """
 
+    kind = "array"
+    _metadata: ArrayMetadata
+
     def __init__(self, store: Store, path: str, metadata: ArrayMetadata, *, write_empty_chunks: bool = False):
-        self._store = store
-        self._path = path
-        self._metadata = metadata
+        super().__init__(store, path, metadata)
         self._write_empty_chunks = write_empty_chunks
         self._engine = ChunkEngine(store, path, metadata, write_empty_chunks=write_empty_chunks)
 
     # -- description ------------------------------------------------------------------------------
-
-    @property
-    def metadata(self) -> ArrayMetadata:
-        """The array's metadata (a frozen dataclass)."""
-        return self._metadata
-
-    @property
-    def store(self) -> Store:
-        """The store that holds the array."""
-        return self._store
-
-    @property
-    def path(self) -> str:
-        """The array's path within its store ("" for the root)."""
-        return self._path
-
-    @property
-    def name(self) -> str:
-        """The array's absolute name within its store, as zarr-python gives it ("/a/b")."""
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        """The last part of the array's path."""
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def zarr_format(self) -> int:
-        """2 or 3."""
-        return self._metadata.zarr_format
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -127,16 +98,6 @@ class Array:
     def dimension_names(self) -> tuple[str | None, ...] | None:
         """The names of the dimensions, when the metadata gives them."""
         return self._metadata.dimension_names
-
-    @property
-    def read_only(self) -> bool:
-        """True when the array's store was opened read-only."""
-        return self._store.read_only
-
-    @property
-    def attrs(self) -> Attributes:
-        """The array's attributes; changes are written to the store at once."""
-        return Attributes(lambda: self._metadata.attributes, self._write_attributes)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -220,10 +181,6 @@ class Array:
         self._check_writable()
         sync(self._engine.write(indexer, self._coerce(value, indexer.shape)))
 
-    def _check_writable(self) -> None:
-        if self._store.read_only:
-            raise ReadOnlyError(f"array {self.name!r} is read-only (its store was opened with mode 'r')")
-
     def _coerce(self, value: Any, shape: tuple[int, ...]) -> np.ndarray:
         """``value`` as an array of this array's dtype, broadcast to ``shape``.
 
@@ -298,13 +255,8 @@ class Array:
         self[tuple(slice(old_length, None) if i == axis else slice(None) for i in range(self.ndim))] = values
         return new_shape
 
-    def _write_attributes(self, attributes: dict[str, Any]) -> None:
-        self._check_writable()
-        self._replace_metadata(dataclasses.replace(self._metadata, attributes=attributes))
-
     def _replace_metadata(self, metadata: ArrayMetadata) -> None:
-        sync(write_node_metadata(self._store, self._path, metadata))
-        self._metadata = metadata
+        super()._replace_metadata(metadata)
         self._engine = ChunkEngine(self._store, self._path, metadata, write_empty_chunks=self._write_empty_chunks)
 
 

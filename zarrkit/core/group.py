@@ -9,14 +9,14 @@ from typing import Any
 from zarrkit.core.array import Array
 from zarrkit.core.creation import create_array
 from zarrkit.core.node import (
-    Attributes,
+    Node,
     NodeMetadata,
     prepare_node_path,
     read_node_metadata,
     read_nodes_metadata,
     write_node_metadata,
 )
-from zarrkit.errors import NodeNotFound, ReadOnlyError, UnsupportedFeature
+from zarrkit.errors import NodeNotFound, UnsupportedFeature
 from zarrkit.metadata import ArrayMetadata, GroupMetadata
 from zarrkit.metadata.consolidated import ConsolidatedMetadata
 from zarrkit.metadata.paths import join_path, normalize_path
@@ -26,7 +26,7 @@ from zarrkit.runtime import sync
 from zarrkit.storage.base import Store
 
 
-class Group:
+class Group(Node):
     """A Zarr v2 or v3 group.
 
     ``group["a/b"]`` opens a member (raising NodeNotFound), iteration yields member names, and
@@ -34,55 +34,13 @@ class Group:
     members are found there without reading the store.
     """
 
-    def __init__(self, store: Store, path: str, metadata: GroupMetadata) -> None:
-        self._store = store
-        self._path = path
-        self._metadata = metadata
-
-    @property
-    def metadata(self) -> GroupMetadata:
-        """The group's metadata (a frozen dataclass)."""
-        return self._metadata
-
-    @property
-    def store(self) -> Store:
-        """The store that holds the group."""
-        return self._store
-
-    @property
-    def path(self) -> str:
-        """The group's path within its store ("" for the root)."""
-        return self._path
-
-    @property
-    def name(self) -> str:
-        """The group's absolute name within its store ("/" for the root)."""
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        """The last part of the group's path."""
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def zarr_format(self) -> int:
-        """2 or 3."""
-        return self._metadata.zarr_format
-
-    @property
-    def read_only(self) -> bool:
-        """True when the group's store was opened read-only."""
-        return self._store.read_only
+    kind = "group"
+    _metadata: GroupMetadata
 
     @property
     def consolidated(self) -> ConsolidatedMetadata | None:
         """The group's consolidated metadata, when it has any."""
         return self._metadata.consolidated
-
-    @property
-    def attrs(self) -> Attributes:
-        """The group's attributes; changes are written to the store at once."""
-        return Attributes(lambda: self._metadata.attributes, self._write_attributes)
 
     def __repr__(self) -> str:
         return f"<zarrkit.Group {self.name!r} zarr_format={self.zarr_format}>"
@@ -186,15 +144,6 @@ class Group:
             raise NodeNotFound(f"{join_path(self._path, name)!r} is an array, not a group")
         return node
 
-    def _check_writable(self) -> None:
-        if self._store.read_only:
-            raise ReadOnlyError(f"group {self.name!r} is read-only (its store was opened with mode 'r')")
-
-    def _write_attributes(self, attributes: dict[str, Any]) -> None:
-        self._check_writable()
-        metadata = dataclasses.replace(self._metadata, attributes=attributes)
-        sync(write_node_metadata(self._store, self._path, metadata))
-        self._metadata = metadata
 
 
 def create_group(

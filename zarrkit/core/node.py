@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from zarrkit.errors import NodeExists, NodeNotFound
+from zarrkit.errors import NodeExists, NodeNotFound, ReadOnlyError
 from zarrkit.metadata import METADATA_KEYS, ArrayMetadata, GroupMetadata, parse_node
 from zarrkit.metadata.paths import join_path
 from zarrkit.metadata.v2 import GroupMetadataV2
 from zarrkit.metadata.v3 import GroupMetadataV3
+from zarrkit.runtime import sync
 from zarrkit.storage.base import Store
 
 NodeMetadata = ArrayMetadata | GroupMetadata
@@ -116,3 +118,67 @@ class Attributes(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return repr(self._read())
+
+
+class Node:
+    """What arrays and groups share: their store, their path and their metadata."""
+
+    kind = "node"
+
+    def __init__(self, store: Store, path: str, metadata: NodeMetadata) -> None:
+        self._store = store
+        self._path = path
+        self._metadata = metadata
+
+    @property
+    def metadata(self) -> NodeMetadata:
+        """The node's metadata (a frozen dataclass)."""
+        return self._metadata
+
+    @property
+    def store(self) -> Store:
+        """The store that holds the node."""
+        return self._store
+
+    @property
+    def path(self) -> str:
+        """The node's path within its store ("" for the root)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The node's absolute name within its store, as zarr-python gives it ("/a/b", "/" for the root)."""
+        return "/" + self._path
+
+    @property
+    def basename(self) -> str:
+        """The last part of the node's path."""
+        return self._path.rsplit("/", 1)[-1]
+
+    @property
+    def zarr_format(self) -> int:
+        """2 or 3."""
+        return self._metadata.zarr_format
+
+    @property
+    def read_only(self) -> bool:
+        """True when the node's store was opened read-only."""
+        return self._store.read_only
+
+    @property
+    def attrs(self) -> Attributes:
+        """The node's attributes; changes are written to the store at once."""
+        return Attributes(lambda: self._metadata.attributes, self._write_attributes)
+
+    def _check_writable(self) -> None:
+        if self._store.read_only:
+            raise ReadOnlyError(f"{self.kind} {self.name!r} is read-only (its store was opened with mode 'r')")
+
+    def _write_attributes(self, attributes: dict[str, Any]) -> None:
+        self._check_writable()
+        self._replace_metadata(dataclasses.replace(self._metadata, attributes=attributes))
+
+    def _replace_metadata(self, metadata: NodeMetadata) -> None:
+        """Write new metadata for this node and use it from now on."""
+        sync(write_node_metadata(self._store, self._path, metadata))
+        self._metadata = metadata
