@@ -344,3 +344,24 @@ def test_corrupt_chunk_raises_codec_error_naming_the_key():
     with pytest.raises(CodecError, match="v/c/1"):
         array[...]
     np.testing.assert_array_equal(array[:4], np.arange(4.0))
+
+
+def test_whole_shard_writes_read_nothing_first():
+    from tests.helpers import RecordingStore
+
+    recording = RecordingStore(MemoryStore())
+    array = zarrkit.create_array(recording, shape=(64, 64), dtype="int32", chunks=(8, 8), shards=(32, 32))
+    recording.read_calls.clear()
+    array[:32, :] = 1  # two whole shards
+    assert recording.requests() == []
+    array[:40, :] = 2  # shards (0, 0) and (0, 1) whole, (1, 0) and (1, 1) in part: only those are read
+    assert sorted(key for key, _ in recording.requests()) == ["c/1/0", "c/1/1"]
+
+
+@pytest.mark.parametrize("zarr_format", FORMATS)
+def test_any_mutable_mapping_is_a_store(zarr_format):
+    mapping: dict[str, bytes] = {}
+    array = zarrkit.create_array(mapping, name="m", shape=(6,), dtype="uint8", chunks=(4,), zarr_format=zarr_format)
+    array[...] = np.arange(6)
+    assert any(key.startswith("m/") for key in mapping)
+    np.testing.assert_array_equal(zarrkit.open_array(mapping, path="m")[...], np.arange(6))

@@ -153,6 +153,10 @@ def test_numpy_and_orthogonal_disagreement_is_refused_not_guessed():
         (-1, "uint16"),
         (np.array([1 + 2j] * 4), "float64"),
         ("text", "float32"),
+        (np.array([1, 2, 300, 4]), "int8"),  # narrowing that would wrap
+        (np.array([1, 2, -3, 4]), "uint32"),
+        (np.array(["ab", "abcd", "", "x"]), "S3"),  # strings that would be cut
+        (np.array(["é"] * 4), "S2"),
     ],
 )
 def test_assignment_mismatches_raise_shape_error_and_write_nothing(value, dtype):
@@ -161,6 +165,16 @@ def test_assignment_mismatches_raise_shape_error_and_write_nothing(value, dtype)
     with pytest.raises(ShapeError, match="target"):
         array[...] = value
     assert sync(store.list("target/c")) == []
+
+
+def test_assignments_that_fit_are_cast_like_numpy():
+    array = zarrkit.create_array(MemoryStore(), shape=(4,), dtype="uint8", chunks=(2,))
+    array[...] = np.arange(4)  # int64 values that fit
+    array[0] = np.int64(255)
+    np.testing.assert_array_equal(array[...], [255, 1, 2, 3])
+    text = zarrkit.create_array(MemoryStore(), shape=(2,), dtype="S3", chunks=(2,))
+    text[...] = np.array(["ab", "xyz"])
+    assert list(text[...]) == [b"ab", b"xyz"]
 
 
 def test_writes_through_read_only_stores_raise_read_only_error(tmp_path):

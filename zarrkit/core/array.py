@@ -190,20 +190,13 @@ class Array(Node):
         try:
             if dtype.hasobject:
                 values = np.asarray(value, dtype=object)
-            elif isinstance(value, np.ndarray | np.generic) or _is_array_like(value):
-                values = np.asarray(value)
-                if values.dtype != dtype:
-                    if not np.can_cast(values.dtype, dtype, casting="same_kind"):
-                        raise ShapeError(
-                            f"array {self.name!r}: cannot assign values of dtype {values.dtype} to dtype {dtype} "
-                            "without losing information; cast them first"
-                        )
-                    values = values.astype(dtype)
-            else:
+            elif isinstance(value, bool | int | float | complex) or (dtype.kind == "V" and not isinstance(value, np.ndarray)):
                 if isinstance(value, float) and dtype.kind in "iub":
                     raise ShapeError(f"array {self.name!r}: cannot assign the float {value!r} to dtype {dtype}")
                 values = np.asarray(value, dtype=dtype)
-        except (OverflowError, ValueError, TypeError) as error:
+            else:
+                values = _cast_exactly(np.asarray(value), dtype, self.name)
+        except (OverflowError, ValueError, TypeError, UnicodeError) as error:
             raise ShapeError(f"array {self.name!r}: cannot store {_describe(value)} as {dtype}: {error}") from error
         try:
             return np.broadcast_to(values, shape)
@@ -297,6 +290,23 @@ def _normalize_shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], tuple | list):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
+
+
+def _cast_exactly(values: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``values`` cast to ``dtype`` when no value changes on the way (integers and strings are
+    checked value by value, floats may only narrow to floats); raises ShapeError otherwise.
+    """
+    source = values.dtype
+    if source == dtype or np.can_cast(source, dtype, casting="safe"):
+        return values.astype(dtype, copy=False)
+    if (source.kind in "biu" and dtype.kind in "iu") or (source.kind in "SU" and dtype.kind in "SU"):
+        converted = values.astype(dtype)
+        if not np.array_equal(converted.astype(source), values):
+            raise ShapeError(f"array {name!r}: some values do not fit dtype {dtype} (out of range or too long)")
+        return converted
+    if source.kind == dtype.kind and dtype.kind in "fcmM":
+        return values.astype(dtype)
+    raise ShapeError(f"array {name!r}: cannot assign values of dtype {source} to dtype {dtype} without losing information")
 
 
 def _describe(value: Any) -> str:
