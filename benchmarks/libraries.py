@@ -9,8 +9,8 @@ documentation recommends for speed; the comments on each class say what was chos
 from __future__ import annotations
 
 import importlib.metadata
-from dataclasses import dataclass
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

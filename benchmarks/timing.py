@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any
 
 MIB = 2**20
 
@@ -41,7 +41,7 @@ def best_of(
     prepare: Callable[[], Any],
     timed: Callable[[Any], Any],
     check: Callable[[Any], None],
-    around_timed: Callable[[], ContextManager[Any]] = contextlib.nullcontext,
+    around_timed: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> float:
     """The shortest wall time of ``repeat`` runs of ``timed(prepare())``.
 
