@@ -110,19 +110,13 @@ class ChunkEngine:
         answers = await self.store.get_many(
             [(self.storage_key(s), None) for s in whole] + [(self.storage_key(s), index_range) for s in partial]
         )
-        found: dict[tuple[int, ...], Any] = {}
-        for shard_coords, blob in zip(whole, answers):
-            if blob is None:
-                continue
-            index = self._decode_index(shard_coords, _index_bytes(blob, index_range), len(blob))
-            view = memoryview(blob)
-            for position in by_shard[shard_coords]:
-                byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
-                if byte_range is not None:
-                    offset, length = byte_range
-                    found[batch[position].chunk_coords] = view[offset : offset + length]
+        found: list[Any] = [None] * len(batch)
+        shards = [(shard_coords, blob) for shard_coords, blob in zip(whole, answers) if blob is not None]
+        if shards:
+            # Cutting thousands of inner chunks out of whole shards is Python work: keep it off the loop.
+            await run_in_pool(self._cut_shards, batch, by_shard, shards, found)
         requests: list[tuple[str, tuple[int, int]]] = []
-        wanted: list[tuple[int, ...]] = []
+        wanted: list[int] = []
         for shard_coords, index_blob in zip(partial, answers[len(whole) :]):
             if index_blob is None:
                 continue
@@ -131,18 +125,32 @@ class ChunkEngine:
                 byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
                 if byte_range is not None:
                     requests.append((self.storage_key(shard_coords), byte_range))
-                    wanted.append(batch[position].chunk_coords)
+                    wanted.append(position)
         if requests:
-            for coords, (key, (_, length)), data in zip(wanted, requests, await self.store.get_many(requests)):
+            for position, (key, (_, length)), data in zip(wanted, requests, await self.store.get_many(requests)):
                 if data is None or len(data) != length:
                     # The index promised these bytes: a shard that vanished or shrank is corrupt.
                     got = "nothing" if data is None else f"{len(data)} bytes"
                     raise CodecError(
-                        f"shard {key!r} is truncated: inner chunk {self._position_in_shard(coords)} should "
-                        f"have {length} bytes, got {got}"
+                        f"shard {key!r} is truncated: inner chunk "
+                        f"{self._position_in_shard(batch[position].chunk_coords)} should have {length} bytes, got {got}"
                     )
-                found[coords] = data
-        return [found.get(p.chunk_coords) for p in batch]
+                found[position] = data
+        return found
+
+    def _cut_shards(
+        self, batch: Batch, by_shard: dict[Any, list[int]], shards: list[tuple[tuple[int, ...], Any]], found: list[Any]
+    ) -> None:
+        """Fill ``found`` with the inner chunks of ``batch`` sliced out of whole shards (None where empty)."""
+        index_range = self.sharding.index_byte_range(self._chunks_per_shard)
+        for shard_coords, blob in shards:
+            index = self._decode_index(shard_coords, _index_bytes(blob, index_range), len(blob))
+            view = memoryview(blob)
+            for position in by_shard[shard_coords]:
+                byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
+                if byte_range is not None:
+                    offset, length = byte_range
+                    found[position] = view[offset : offset + length]
 
     def _decode_index(self, shard_coords: tuple[int, ...], data: Any, shard_size: int | None) -> ShardIndex:
         try:
