@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+from types import SimpleNamespace
+
 import pytest
 
 from zarrkit.storage import LocalStore, MemoryStore
@@ -14,3 +17,13 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Store:
     if request.param == "memory":
         return MemoryStore()
     return LocalStore(tmp_path / "store")
+
+
+@pytest.fixture
+def frozen_gzip_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make gzip headers record the time 0.
+
+    numcodecs' GZip, which zarr-python and zarrkit use, goes through Python's gzip module, which
+    records the time of writing in each header; two writers would differ whenever a second passes.
+    """
+    monkeypatch.setattr(gzip, "time", SimpleNamespace(time=lambda: 0))

@@ -36,8 +36,11 @@ class ZarrWritten:
 
 
 @pytest.fixture
-def write_with_zarr() -> Callable[..., ZarrWritten]:
-    """A function that writes ``data`` with zarr-python (keyword arguments go to ``create_array``)."""
+def write_with_zarr(frozen_gzip_clock: None) -> Callable[..., ZarrWritten]:
+    """A function that writes ``data`` with zarr-python (keyword arguments go to ``create_array``).
+
+    gzip headers record time 0 meanwhile, so chunks compare byte for byte with zarrkit's.
+    """
 
     def write(data: np.ndarray, **options: Any) -> ZarrWritten:
         store: dict[str, Any] = {}

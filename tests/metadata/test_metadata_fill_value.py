@@ -86,7 +86,7 @@ def test_fill_values_round_trip_exactly(user, value, zarr_format):
         ("int16", 3, -7, -7),
         ("bool", 2, False, False),
         ("M8[s]", 3, np.datetime64("NaT"), -(2**63)),
-        ("S4", 2, b"ab", "YWI="),
+        ("S4", 2, b"ab", "YWIAAA=="),  # v2 base64 keeps the NUL padding (tensorstore checks the length)
         ("U4", 3, "ab", "ab"),
         ("V2", 2, b"\x01\x02", "AQI="),
         ("V2", 3, b"\x01\x02", [1, 2]),

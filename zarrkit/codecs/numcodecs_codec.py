@@ -234,8 +234,17 @@ def numcodecs_config(obj: Any) -> dict[str, Any]:
     """``obj`` as the numcodecs config that Zarr v2 metadata holds (``{"id": ..., ...}``).
 
     Accepts a numcodecs codec object or config dict, or a zarrkit codec that has a numcodecs form.
-    Raises MetadataError for a codec that Zarr v2 cannot name (``bytes``, ``transpose``, sharding).
+    A zstd ``checksum`` is written only when true, as zarr-python does: numcodecs before 0.13 and
+    tensorstore's v2 driver refuse the field. Raises MetadataError for a codec that Zarr v2 cannot
+    name (``bytes``, ``transpose``, sharding).
     """
+    config = _numcodecs_config(obj)
+    if config["id"] == "zstd" and not config.get("checksum", False):
+        config.pop("checksum", None)
+    return config
+
+
+def _numcodecs_config(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Numcodec):
         return obj.get_config()
     if isinstance(obj, Mapping) and "id" in obj:

@@ -10,7 +10,8 @@ JSON forms, as the specifications and zarr-python write them:
 - bool: ``true``/``false``; integers: numbers; datetimes: the int64 count (``NaT`` is ``-2**63``).
 - floats: numbers, ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, and in v3 also the hex bit pattern
   ``"0x7fc00000"``; complex: ``[real, imag]`` with each part in any float form.
-- fixed-length bytes, raw bytes (v2), structured types and variable-length bytes: base64 strings;
+- fixed-length bytes, raw bytes (v2), structured types and variable-length bytes: base64 strings
+  (fixed-length bytes with their trailing NULs, as tensorstore requires; zarr-python reads both);
   fixed-length unicode and variable-length strings: plain strings; v3 ``r<N>``: a list of bytes.
 
 Read but never written: base64 for v3 raw types (zarr-python's ``raw_bytes``), ``"NaT"`` for
@@ -222,7 +223,8 @@ def fill_value_json(value: FillValue, data_type: DataType, *, zarr_format: int) 
     if kind in "Mm":
         return int(value.view(np.int64))
     if kind == "S":
-        return base64.b64encode(bytes(value)).decode("ascii")
+        # All itemsize bytes, trailing NULs included: tensorstore refuses a shorter base64 value.
+        return base64.b64encode(np.array(value, dtype=dtype).tobytes()).decode("ascii")
     return str(value)
 
 
