@@ -9,7 +9,15 @@ from zarrkit.cli import main
 
 
 def test_demo_writes_readable_groups_and_reports_timings(tmp_path, capsys):
+    # The demo replaces its own groups and nothing else in the directory.
+    thesis = tmp_path / "thesis.txt"
+    thesis.write_text("four years of work")
+    stale = tmp_path / "climate-v3.zarr" / "stale" / "zarr.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
     assert main(["demo", "--dir", str(tmp_path)]) == 0
+    assert thesis.read_text() == "four years of work"
+    assert not stale.exists()
     output = capsys.readouterr().out
     assert "read temperature" in output and "MiB/s" in output and output.rstrip().endswith("done")
     for zarr_format in (2, 3):

@@ -5,9 +5,9 @@ They speak zarr-python 3's language, so switching is a change of import: ``open`
 anything :func:`zarrkit.storage.open_store` understands (a path, a URL, a ``MutableMapping``), plus
 ``storage_options`` for the backend.
 
-Modes: ``"r"`` reads an existing node from a read-only store; ``"r+"`` reads and writes an existing
-node; ``"a"`` opens a node or creates it; ``"w"`` creates it, replacing what was there; ``"w-"``
-creates it and fails if something is there.
+Modes (:data:`MODES`): ``"r"`` reads an existing node from a read-only store; ``"r+"`` reads and
+writes an existing node; ``"a"`` opens a node or creates it; ``"w"`` creates it, replacing what was
+there; ``"w-"`` creates it and fails if something is there.
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from __future__ import annotations
 from typing import Any
 
 from zarrkit.core.array import Array
+from zarrkit.core.creation import check_array_keywords
 from zarrkit.core.creation import create_array as _create_array
 from zarrkit.core.group import Group, open_node
 from zarrkit.core.group import consolidate_metadata as _consolidate
 from zarrkit.core.group import create_group as _create_group
-from zarrkit.errors import NodeNotFound, ZarrkitError
+from zarrkit.errors import MetadataError, NodeNotFound
 from zarrkit.metadata.paths import normalize_path
 from zarrkit.storage import MemoryStore, Store, open_store
+from zarrkit.storage.url import MODES as MODES
 
-MODES = ("r", "r+", "a", "w", "w-")
+_GROUP_KEYWORDS = frozenset({"attributes"})
+"""The keywords :func:`open` passes on when it creates a group."""
 
 
 def _store(store: Any, mode: str, storage_options: dict[str, Any] | None) -> Store:
-    if mode not in MODES:
-        raise ZarrkitError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if store is None:
-        return MemoryStore()
-    return open_store(store, mode=mode, storage_options=storage_options)
+    """The store ``store`` names (a new MemoryStore for None); StoreError for a mode not in MODES."""
+    return open_store(MemoryStore() if store is None else store, mode=mode, storage_options=storage_options)
 
 
 def open(  # noqa: A001 - zarr-python's name
@@ -45,13 +45,24 @@ def open(  # noqa: A001 - zarr-python's name
 ) -> Array | Group:
     """Open the array or group at ``path`` in ``store``.
 
-    With ``mode`` ``"a"``, ``"w"`` or ``"w-"`` a missing node is created: an array when ``shape`` is
-    given (with the keywords of :func:`create_array`), else a group. Raises NodeNotFound when the
-    node is missing in modes ``"r"`` and ``"r+"``.
+    Modes ``"r"``, ``"r+"`` and ``"a"`` open the node that is there. With ``mode`` ``"a"``, ``"w"``
+    or ``"w-"`` a missing node is created: an array when ``shape`` is given (with the keywords of
+    :func:`create_array`), else a group (which takes ``attributes`` only). Raises NodeNotFound when
+    the node is missing in modes ``"r"`` and ``"r+"``, MetadataError for a keyword that the array
+    or group would not take (checked in every mode, so a misspelt keyword is never dropped), and
+    StoreError for an unknown mode.
     """
     resolved = _store(store, mode, storage_options)
     node_path = normalize_path(path)
-    if mode in ("r", "r+") or (mode == "a" and not create_kwargs):
+    is_array = "shape" in create_kwargs
+    if is_array:
+        check_array_keywords(create_kwargs, where=f"array {'/' + node_path!r}")
+    elif not _GROUP_KEYWORDS.issuperset(create_kwargs):
+        raise MetadataError(
+            f"group {'/' + node_path!r}: keywords {sorted(set(create_kwargs) - _GROUP_KEYWORDS)} do not apply "
+            "to a group, which takes only 'attributes'; pass shape=... to open or create an array"
+        )
+    if mode in ("r", "r+", "a"):
         try:
             return open_node(resolved, node_path)
         except NodeNotFound:
@@ -59,9 +70,11 @@ def open(  # noqa: A001 - zarr-python's name
                 raise
     overwrite = mode == "w"
     format_ = zarr_format or 3
-    if "shape" in create_kwargs:
+    if is_array:
         return _create_array(resolved, path=node_path, zarr_format=format_, overwrite=overwrite, **create_kwargs)
-    return _create_group(resolved, path=node_path, zarr_format=format_, overwrite=overwrite)
+    return _create_group(
+        resolved, path=node_path, zarr_format=format_, attributes=create_kwargs.get("attributes"), overwrite=overwrite
+    )
 
 
 def open_array(

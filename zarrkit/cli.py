@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -12,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit import api
-from zarrkit.core.array import Array
+from zarrkit import Array, api
 from zarrkit.errors import ZarrkitError
 
 
@@ -55,8 +53,8 @@ def _timed(label: str, action: Callable[[], Any], nbytes: int | None = None) -> 
 
 def _demo(arguments: argparse.Namespace) -> None:
     root = Path(arguments.dir)
-    if root.exists():
-        shutil.rmtree(root)
+    # Each group is opened with mode "w", which clears that store only: whatever else is in the
+    # directory stays.
     for zarr_format in (3, 2):
         _demo_group(root / f"climate-v{zarr_format}.zarr", zarr_format)
     print("done")

@@ -3,7 +3,7 @@
 The public API is synchronous. Each call hands its coroutine to an event loop that runs in a
 background thread (:func:`sync`), so stores can overlap many requests, and CPU work (compression,
 local file I/O) runs in a thread pool (:func:`run_in_pool`) because the libraries behind it release
-the GIL. Both are created on first use and rebuilt after a fork.
+the GIL. Both are created on first use and again in a forked child.
 """
 
 from __future__ import annotations
@@ -20,31 +20,45 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _pool: ThreadPoolExecutor | None = None
-_owner_pid: int | None = None
 
 
-def pool_size() -> int:
-    """The number of codec threads: the cores this process may use."""
+def _cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
 
 
+_pool_size = _cores()
+
+
+def pool_size() -> int:
+    """The number of codec threads: the cores this process could use when zarrkit was imported."""
+    return _pool_size
+
+
+def _forget_after_fork() -> None:
+    # The parent's loop thread and pool threads do not exist in a forked child, and the lock may
+    # have been held by one of them: start afresh on first use.
+    global _lock, _loop, _pool
+    _lock, _loop, _pool = threading.Lock(), None, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _ensure_started() -> tuple[asyncio.AbstractEventLoop, ThreadPoolExecutor]:
-    global _loop, _pool, _owner_pid
-    if _loop is not None and _pool is not None and _owner_pid == os.getpid():
+    global _loop, _pool
+    if _loop is not None and _pool is not None:
         return _loop, _pool
     with _lock:
-        if _loop is None or _owner_pid != os.getpid():
-            # After a fork the parent's loop thread does not exist in the child: start afresh.
-            _pool = ThreadPoolExecutor(max_workers=pool_size(), thread_name_prefix="zarrkit-codec")
+        if _loop is None or _pool is None:
+            pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="zarrkit-codec")
             loop = asyncio.new_event_loop()
-            loop.set_default_executor(_pool)
-            thread = threading.Thread(target=loop.run_forever, name="zarrkit-io", daemon=True)
-            thread.start()
-            _loop, _owner_pid = loop, os.getpid()
-    assert _loop is not None and _pool is not None
+            loop.set_default_executor(pool)
+            threading.Thread(target=loop.run_forever, name="zarrkit-io", daemon=True).start()
+            _loop, _pool = loop, pool
     return _loop, _pool
 
 
@@ -72,7 +86,12 @@ def sync(awaitable: Awaitable[T]) -> T:
     if running is loop:
         raise RuntimeError("zarrkit's synchronous API was called from its own I/O loop; await the async variant")
     future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
-    return future.result()
+    try:
+        return future.result()
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: stop the work, so no write lands after the caller moved on.
+        future.cancel()
+        raise
 
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:

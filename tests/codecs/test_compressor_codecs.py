@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numcodecs
 import numpy as np
 import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zarrkit.codecs import BloscCodec, ChunkSpec, CodecPipeline, GzipCodec, ZstdCodec
+from zarrkit.codecs import BloscCodec, ChunkSpec, CodecPipeline, GzipCodec, ZstdCodec, as_codec
+from zarrkit.codecs.wrapped import NumcodecsBackedCodec
 from zarrkit.errors import CodecError, MetadataError
 
 BYTES_SPEC = ChunkSpec((0,), np.dtype("u1"), 0)
@@ -114,3 +116,25 @@ def test_invalid_configurations_raise_metadata_error() -> None:
     assert BloscCodec.from_json({"cname": "lz4", "clevel": 1, "shuffle": "noshuffle"}) == BloscCodec(
         "lz4", 1, "noshuffle", None, 0
     )
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [GzipCodec(5), ZstdCodec(0), BloscCodec("lz4", 5, "shuffle", 4), as_codec(numcodecs.Zlib(1))],
+    ids=lambda codec: codec.name,
+)
+def test_every_numcodecs_backed_codec_reports_failures_alike(codec) -> None:
+    assert isinstance(codec, NumcodecsBackedCodec)
+    with pytest.raises(CodecError, match=f"codec '{codec.name}': corrupt or truncated data"):
+        codec.decode(b"\x00\x01 not a frame", BYTES_SPEC)
+    with pytest.raises(CodecError, match=f"codec '{codec.name}': cannot encode"):
+        codec.encode(object(), BYTES_SPEC)
+
+
+def test_an_unevolved_blosc_builds_its_numcodecs_object_per_item_size() -> None:
+    codec = BloscCodec("lz4")
+    for dtype in ("<u2", "<f8"):
+        spec = ChunkSpec((64,), np.dtype(dtype), 0)
+        data = np.arange(64, dtype=dtype)
+        assert codec.encode(data, spec) == codec.evolve(spec).encode(data, spec)
+        assert bytes(codec.decode(codec.encode(data, spec), spec)) == data.tobytes()

@@ -45,7 +45,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::zarr.errors.ZarrUserWarning")
         ("crc32", BytesBytesCodec),
         ("fletcher32", BytesBytesCodec),
         ("jenkins_lookup3", BytesBytesCodec),
-        ("pickle", ArrayBytesCodec),
+        ("json2", ArrayBytesCodec),
+        ("vlen-array", ArrayBytesCodec),
     ],
 )
 def test_each_id_has_zarr_pythons_kind(codec_id: str, kind: type) -> None:
@@ -55,6 +56,7 @@ def test_each_id_has_zarr_pythons_kind(codec_id: str, kind: type) -> None:
         "quantize": {"digits": 2, "dtype": "<f8"},
         "bitround": {"keepbits": 5},
         "astype": {"encode_dtype": "<f4", "decode_dtype": "<f8"},
+        "vlen-array": {"dtype": "<i4"},
     }
     entry = {"name": f"numcodecs.{codec_id}", "configuration": configurations.get(codec_id, {})}
     codec = codec_from_json(entry, path="a")
@@ -163,3 +165,48 @@ def test_as_codec_wraps_the_rest_and_accepts_other_forms() -> None:
         as_codec({"id": "no-such-codec"})
     with pytest.raises(MetadataError, match="not used to write"):
         as_codec({"name": "x-unknown", "must_understand": False})
+
+
+def test_pickle_is_refused_because_numcodecs_cannot_decode_it() -> None:
+    # numcodecs disables Pickle.decode (unpickling stored bytes runs any code): an array naming it
+    # must fail when opened, not on every read.
+    with pytest.raises(MetadataError, match="array 'a': unknown codec 'numcodecs.pickle'"):
+        codec_from_json({"name": "numcodecs.pickle", "configuration": {}}, path="a")
+    with pytest.raises(MetadataError, match="'pickle' has no Zarr v3 form"):
+        as_codec(numcodecs.Pickle())
+
+
+def test_object_serializers_round_trip_strings() -> None:
+    pipeline = CodecPipeline([{"name": "numcodecs.json2", "configuration": {}}])
+    spec = ChunkSpec((3,), np.dtype(object), "")
+    strings = np.array(["a", "", "ü"], dtype=object)
+    assert pipeline.decode(pipeline.encode(strings, spec), spec).tolist() == ["a", "", "ü"]
+
+
+@pytest.mark.parametrize("shuffle", [[1], 7, True, "1", None])
+def test_numcodecs_blosc_with_an_unknown_shuffle_is_a_metadata_error(shuffle) -> None:
+    with pytest.raises(MetadataError, match="shuffle must be -1"):
+        as_codec({"id": "blosc", "cname": "lz4", "shuffle": shuffle})
+
+
+def test_numcodecs_blosc_shuffle_numbers_map_to_names() -> None:
+    assert as_codec({"id": "blosc", "cname": "lz4", "shuffle": 2}) == BloscCodec("lz4", 5, "bitshuffle")
+    assert as_codec({"id": "blosc", "cname": "lz4", "shuffle": np.int64(0)}) == BloscCodec("lz4", 5, "noshuffle")
+    assert as_codec({"id": "blosc", "cname": "lz4"}) == BloscCodec("lz4", 5, "shuffle")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "numcodecs.zstd", "configuration": {"level": 1}},
+        {"name": "numcodecs.blosc", "configuration": {"cname": "lz4"}},
+    ],
+    ids=lambda entry: entry["name"],
+)
+def test_wrapped_zstd_and_blosc_read_back_empty_frames(entry) -> None:
+    # numcodecs writes a frame for empty input that it then refuses to decode.
+    codec = codec_from_json(entry, path="a")
+    spec = ChunkSpec((0,), np.dtype("u1"), 0)
+    assert bytes(codec.decode(codec.encode(b"", spec), spec)) == b""
+    with pytest.raises(CodecError, match=f"codec '{entry['name']}': corrupt or truncated data"):
+        codec.decode(b"\x28\xb5\x2f\xfd garbage", spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from typing import Any
 
@@ -9,12 +10,16 @@ import numpy as np
 import pytest
 
 from zarrkit.codecs import (
+    BloscCodec,
     BytesCodec,
     ChunkSpec,
     CodecPipeline,
     Crc32cCodec,
     GzipCodec,
+    ShardingCodec,
     TransposeCodec,
+    VLenBytesCodec,
+    VLenUTF8Codec,
     ZstdCodec,
     codec_from_json,
     register_codec,
@@ -75,13 +80,13 @@ def test_an_ignored_codec_cannot_leave_the_chain_without_a_serializer() -> None:
 
 def test_malformed_entries() -> None:
     for entry, problem in [
-        (3, "must be an object or a name"),
-        ({"configuration": {}}, "has no name"),
-        ({"name": "gzip", "configuration": [1]}, "configuration must be an object"),
-        ({"name": "gzip", "configuration": {"level": 1}, "extra": 1}, "unknown field"),
-        ({"name": "crc32c", "must_understand": "no"}, "must_understand"),
+        (3, "must be a name or an object with a string 'name', got 3"),
+        ({"configuration": {}}, "must be a name or an object with a string 'name'"),
+        ({"name": "gzip", "configuration": [1]}, "'configuration' of 'gzip' must be an object"),
+        ({"name": "gzip", "configuration": {"level": 1}, "extra": 1}, r"unknown members \['extra'\]"),
+        ({"name": "crc32c", "must_understand": "no"}, "'must_understand' of 'crc32c' must be a boolean"),
     ]:
-        with pytest.raises(MetadataError, match=problem):
+        with pytest.raises(MetadataError, match="array 'a': field 'codecs'.*" + problem):
             codec_from_json(entry, path="a")
     with pytest.raises(MetadataError, match="'codecs' must be a non-empty list"):
         CodecPipeline.from_json([], path="a")
@@ -122,7 +127,8 @@ def test_evolve_fills_what_the_data_type_decides() -> None:
     pipeline = CodecPipeline([BytesCodec("little"), "crc32c"])
     single_byte = ChunkSpec((4,), np.dtype("u1"), 0)
     assert pipeline.evolve(single_byte).to_json() == [{"name": "bytes"}, {"name": "crc32c"}]
-    assert pipeline.evolve(SPEC) is pipeline
+    fitted = pipeline.evolve(SPEC)
+    assert fitted == pipeline and fitted.evolve(SPEC) is fitted
     with pytest.raises(MetadataError, match="'endian' is required"):
         CodecPipeline(["bytes"]).evolve(SPEC)
 
@@ -153,3 +159,80 @@ def test_pipelines_survive_pickling() -> None:
     assert copy == pipeline
     data = np.arange(12, dtype="<i4").reshape(4, 3)
     np.testing.assert_array_equal(copy.decode(pipeline.encode(data, SPEC), SPEC), data)
+
+
+class CountingTranspose(TransposeCodec):
+    """A transpose that counts how often the pipeline asks it for the spec it produces."""
+
+    resolved = 0
+
+    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
+        CountingTranspose.resolved += 1
+        return super().resolve(spec)
+
+
+def test_a_fitted_pipeline_works_out_the_codec_specs_once() -> None:
+    data = np.arange(12, dtype="<i4").reshape(4, 3)
+    fitted = CodecPipeline([CountingTranspose((1, 0)), BytesCodec(), ZstdCodec(1)]).evolve(SPEC)
+    CountingTranspose.resolved = 0
+    for _ in range(5):
+        np.testing.assert_array_equal(fitted.decode(fitted.encode(data, SPEC), SPEC), data)
+    # An equal spec built elsewhere (as the engine does for inner chunks) finds them too.
+    same = ChunkSpec(SPEC.shape, SPEC.dtype, SPEC.fill_value)
+    np.testing.assert_array_equal(fitted.decode(fitted.encode(data, same), same), data)
+    assert CountingTranspose.resolved == 0
+    # A chunk of another spec still works, resolving its specs on the fly.
+    other = ChunkSpec((3, 4), np.dtype("<i4"), 0)
+    np.testing.assert_array_equal(fitted.decode(fitted.encode(data.T, other), other), data.T)
+    assert CountingTranspose.resolved > 0
+
+
+ALL_CODECS = [
+    BytesCodec("big"),
+    TransposeCodec((1, 0)),
+    GzipCodec(3),
+    ZstdCodec(2, True),
+    BloscCodec("lz4", 4, "shuffle", 4),
+    Crc32cCodec(),
+    VLenUTF8Codec(),
+    VLenBytesCodec(),
+    ShardingCodec((2, 2), [BytesCodec(), GzipCodec(1)]),
+]
+
+
+@pytest.mark.parametrize("codec", ALL_CODECS, ids=lambda codec: type(codec).__name__)
+def test_codecs_are_frozen_values(codec) -> None:
+    field = next(iter(vars(codec)), "name")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(codec, field, None)
+    copy = type(codec).from_json(codec.to_json().get("configuration", {}))
+    assert copy == codec and hash(copy) == hash(codec)
+    assert pickle.loads(pickle.dumps(codec)) == codec
+    assert len({codec, copy}) == 1
+
+
+def test_constructors_validate_their_arguments_once() -> None:
+    assert ZstdCodec(np.int64(3)).level == 3 and type(ZstdCodec(np.int64(3)).level) is int
+    assert TransposeCodec([np.int8(1), 0]).order == (1, 0)
+    assert ShardingCodec([2, 2]).chunk_shape == (2, 2)
+    for build, message in [
+        (lambda: ZstdCodec(True), "'level' must be an integer"),
+        (lambda: ZstdCodec(1, "yes"), "'checksum' must be true or false"),
+        (lambda: GzipCodec(10), "'level' must be from 0 to 9"),
+        (lambda: BloscCodec("brotli"), "'cname' must be one of"),
+        (lambda: BloscCodec(shuffle="byte"), "'shuffle' must be one of"),
+        (lambda: BloscCodec(typesize=0), "'typesize' must be at least 1"),
+        (lambda: BytesCodec("middle"), "'endian' must be one of"),
+        (lambda: ShardingCodec("ab"), "field 'chunk_shape' must be a list of positive integers"),
+        (lambda: ShardingCodec((2, 0)), "field 'chunk_shape' must be a list of positive integers"),
+    ]:
+        with pytest.raises(MetadataError, match=message):
+            build()
+
+
+def test_sharding_codecs_compare_by_their_codecs() -> None:
+    plain = ShardingCodec((2,), [BytesCodec(), ZstdCodec(1)])
+    assert plain == ShardingCodec((2,), CodecPipeline([BytesCodec(), {"id": "zstd", "level": 1}]))
+    assert plain != ShardingCodec((2,), [BytesCodec(), ZstdCodec(2)])
+    assert plain.codecs == (BytesCodec(), ZstdCodec(1))
+    assert plain.index_codecs == (BytesCodec(), Crc32cCodec())

@@ -13,12 +13,14 @@ from zarrkit.codecs import (
     BytesCodec,
     ChunkSpec,
     CodecPipeline,
+    Crc32cCodec,
     GzipCodec,
     ShardIndex,
     ShardingCodec,
+    TransposeCodec,
     ZstdCodec,
 )
-from zarrkit.codecs.sharding import EMPTY, holds_only_fill, morton_order
+from zarrkit.codecs.sharding import EMPTY, morton_order
 from zarrkit.errors import CodecError, MetadataError
 
 
@@ -175,13 +177,6 @@ def test_a_shard_of_fill_values_is_only_an_index() -> None:
     np.testing.assert_array_equal(sharding.decode(shard, spec), np.full(4, -1.5, dtype="<f4"))
 
 
-def test_holds_only_fill_compares_bit_patterns() -> None:
-    assert holds_only_fill(np.full(3, np.nan), np.nan)
-    assert not holds_only_fill(np.array([0.0, -0.0]), 0.0)
-    assert holds_only_fill(np.array(["", ""], dtype=object), "")
-    assert not holds_only_fill(np.array([1, 0], dtype="u1"), 0)
-
-
 class TestCorruptShards:
     sharding = ShardingCodec((2,), [BytesCodec("little")])
     spec = ChunkSpec((4,), np.dtype("<u2"), 0)
@@ -244,8 +239,10 @@ def test_configuration_is_validated() -> None:
     assert ShardingCodec.from_json(configuration) == ShardingCodec((2, 2), [BytesCodec(), ZstdCodec(1)])
     without_location = {key: value for key, value in configuration.items() if key != "index_location"}
     assert ShardingCodec.from_json(without_location).index_location == "end"
-    with pytest.raises(MetadataError, match="'index_codecs' must be a non-empty list"):
+    with pytest.raises(MetadataError, match="'index_codecs' is required"):
         ShardingCodec.from_json({"chunk_shape": [2], "codecs": ["bytes"]})
+    with pytest.raises(MetadataError, match="'index_codecs' must be a non-empty list"):
+        ShardingCodec.from_json({"chunk_shape": [2], "codecs": ["bytes"], "index_codecs": []})
     with pytest.raises(MetadataError, match="index_codecs must produce a fixed size"):
         ShardingCodec((2,), index_codecs=[BytesCodec(), GzipCodec(1)])
     with pytest.raises(MetadataError, match="index_location"):
@@ -263,3 +260,69 @@ def test_sharded_strings_match_zarr_python(write_with_zarr) -> None:
     spec = ChunkSpec((8,), np.dtype(object), "")
     assert pipeline.encode(data, spec) == written.chunk("c/0")
     assert pipeline.decode(written.chunk("c/0"), spec).tolist() == data.tolist()
+
+
+@pytest.mark.parametrize(
+    ("index_codecs", "message"),
+    [
+        ([TransposeCodec((2, 0, 1)), BytesCodec("little"), Crc32cCodec()], "does not match a chunk of 2 dimensions"),
+        ([BytesCodec(None), Crc32cCodec()], "'endian' is required"),
+    ],
+)
+def test_index_codecs_are_fitted_to_the_index(index_codecs, message) -> None:
+    with pytest.raises(MetadataError, match=f"codec 'sharding_indexed': index_codecs: .*{message}"):
+        ShardingCodec((2,), index_codecs=index_codecs)
+    entry = {
+        "chunk_shape": [2],
+        "codecs": ["bytes"],
+        "index_codecs": [codec.to_json() for codec in index_codecs],
+    }
+    with pytest.raises(MetadataError, match="array 'a': codec 'sharding_indexed'"):
+        CodecPipeline.from_json([{"name": "sharding_indexed", "configuration": entry}], path="a")
+
+
+def test_a_transposed_index_round_trips() -> None:
+    sharding = ShardingCodec((2, 2), index_codecs=[TransposeCodec((2, 1, 0)), BytesCodec("big")])
+    spec = ChunkSpec((4, 4), np.dtype("<i4"), 0)
+    data = np.arange(16, dtype="<i4").reshape(4, 4)
+    shard = sharding.encode(data, spec)
+    np.testing.assert_array_equal(sharding.decode(shard, spec), data)
+
+
+def test_encode_shard_treats_none_as_empty() -> None:
+    sharding = ShardingCodec((2,), [BytesCodec("little")])
+    shard = sharding.encode_shard({(0,): None, (1,): b"\x01\x00\x02\x00"}, (2,))
+    assert shard is not None
+    index = sharding.decode_index(shard[-sharding.index_size((2,)) :], (2,), len(shard))
+    assert index.byte_range((0,)) is None and index.byte_range((1,)) == (0, 4)
+    assert sharding.encode_shard({(0,): None, (1,): None}, (2,)) is None
+    with pytest.raises(CodecError, match=r"inner chunk\(s\) \[\(2,\)\] lie outside"):
+        sharding.encode_shard({(0,): b"ab", (2,): None}, (2,))
+
+
+@pytest.mark.parametrize("index_location", ["start", "end"])
+def test_inner_chunks_walks_the_stored_inner_chunks(index_location: str) -> None:
+    sharding = ShardingCodec((2, 4), [BytesCodec("little")], index_location=index_location)
+    spec = ChunkSpec((8, 8), np.dtype("<i4"), 0)
+    data = shard_data()
+    shard = sharding.encode(data, spec)
+    index_range = sharding.index_byte_range((4, 2))
+    start = index_range[0] if index_range[0] >= 0 else len(shard) + index_range[0]
+    index = sharding.decode_index(shard[start : start + sharding.index_size((4, 2))], (4, 2), len(shard))
+    found = dict(index.inner_chunks(shard))
+    # The inner chunks holding only the fill value were not stored.
+    assert sorted(found) == [(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (3, 1)]
+    for (row, column), inner in found.items():
+        expected = data[row * 2 : row * 2 + 2, column * 4 : column * 4 + 4]
+        assert isinstance(inner, memoryview) and inner.tobytes() == expected.tobytes()
+    assert [position for position, _ in index.inner_chunks(shard)] == sorted(found)
+
+
+def test_inner_chunks_of_zero_dimensional_and_truncated_shards() -> None:
+    sharding = ShardingCodec((), [BytesCodec("little")])
+    spec = ChunkSpec((), np.dtype("<i2"), 0)
+    shard = sharding.encode(np.array(5, dtype="<i2"), spec)
+    index = sharding.decode_index(shard[-sharding.index_size(()) :], ())
+    assert [(position, inner.tobytes()) for position, inner in index.inner_chunks(shard)] == [((), b"\x05\x00")]
+    with pytest.raises(CodecError, match="ends past the 1-byte shard"):
+        list(index.inner_chunks(shard[:1]))

@@ -55,3 +55,8 @@ def test_matches_zarr_python(write_with_zarr) -> None:
     spec = written.spec()
     assert pipeline.encode(data[2:, 3:], spec) == written.chunk("c/1/1/0")
     np.testing.assert_array_equal(pipeline.decode(written.chunk("c/0/1/0"), spec), data[:2, 3:])
+
+
+def test_resolve_refuses_an_order_of_other_dimensions() -> None:
+    with pytest.raises(MetadataError, match="order \\[1, 0\\] does not match a chunk of 3 dimensions"):
+        TransposeCodec((1, 0)).resolve(ChunkSpec((2, 3, 4), np.dtype("f4"), 0.0))

@@ -29,10 +29,14 @@ def _random(shape, dtype, seed=0):
 
 
 @pytest.mark.parametrize("zarr_format", FORMATS)
-@pytest.mark.parametrize("dtype", ["bool", "int8", "uint16", "int32", "uint64", "float16", "float32", "float64", "complex128"])
+@pytest.mark.parametrize(
+    "dtype", ["bool", "int8", "uint16", "int32", "uint64", "float16", "float32", "float64", "complex128"]
+)
 def test_round_trip_numeric(store, zarr_format, dtype):
     data = _random((37, 23), dtype)
-    array = zarrkit.create_array(store, name="x", shape=data.shape, dtype=dtype, chunks=(10, 7), zarr_format=zarr_format)
+    array = zarrkit.create_array(
+        store, name="x", shape=data.shape, dtype=dtype, chunks=(10, 7), zarr_format=zarr_format
+    )
     array[...] = data
     reopened = zarrkit.open_array(store, path="x")
     assert reopened.dtype == np.dtype(dtype)
@@ -45,7 +49,9 @@ def test_round_trip_numeric(store, zarr_format, dtype):
 def test_order_round_trip(zarr_format, order):
     store = MemoryStore()
     data = _random((9, 11, 5), "int32")
-    array = zarrkit.create_array(store, shape=data.shape, dtype="int32", chunks=(4, 4, 4), order=order, zarr_format=zarr_format)
+    array = zarrkit.create_array(
+        store, shape=data.shape, dtype="int32", chunks=(4, 4, 4), order=order, zarr_format=zarr_format
+    )
     array[...] = data
     reopened = zarrkit.open_array(store)
     np.testing.assert_array_equal(reopened[...], data)
@@ -65,7 +71,9 @@ def test_strings_and_bytes(store, zarr_format):
     assert result.dtype == object
     assert list(result) == list(words)
     blobs = np.array([b"", b"\x00\x01", b"abc" * 100], dtype=object)
-    array = zarrkit.create_array(store, name="b", shape=blobs.shape, dtype="bytes", chunks=(2,), zarr_format=zarr_format)
+    array = zarrkit.create_array(
+        store, name="b", shape=blobs.shape, dtype="bytes", chunks=(2,), zarr_format=zarr_format
+    )
     array[...] = blobs
     assert list(zarrkit.open_array(store, path="b")[...]) == list(blobs)
 
@@ -81,7 +89,9 @@ def test_fixed_length_structured_and_datetime(zarr_format):
         "timedelta": np.array([1, -5, 0], dtype="m8[s]"),
     }
     for name, data in cases.items():
-        array = zarrkit.create_array(store, name=name, shape=data.shape, dtype=data.dtype, chunks=(2,), zarr_format=zarr_format)
+        array = zarrkit.create_array(
+            store, name=name, shape=data.shape, dtype=data.dtype, chunks=(2,), zarr_format=zarr_format
+        )
         array[...] = data
         result = zarrkit.open_array(store, path=name)[...]
         assert result.dtype == data.dtype, name
@@ -147,7 +157,9 @@ def _slice_strategy(length):
 
 def _basic_selection(shape):
     items = [st.one_of(st.integers(-n, n - 1), _slice_strategy(n)) for n in shape]
-    return st.tuples(*items).flatmap(lambda t: st.integers(0, len(t)).map(lambda k: t[:k] + (Ellipsis,) if k < len(t) else t))
+    return st.tuples(*items).flatmap(
+        lambda t: st.integers(0, len(t)).map(lambda k: t[:k] + (Ellipsis,) if k < len(t) else t)
+    )
 
 
 @pytest.fixture(scope="module", params=FORMATS + ["sharded"])
@@ -259,7 +271,9 @@ def test_nested_sharding_round_trip():
     store = MemoryStore()
     inner_shard = ShardingCodec(chunk_shape=(2, 2), codecs=[BytesCodec(), ZstdCodec()])
     data = _random((16, 16), "int16", seed=4)
-    array = zarrkit.create_array(store, shape=data.shape, dtype="int16", chunks=(4, 4), shards=(8, 8), serializer=inner_shard, compressors=None)
+    array = zarrkit.create_array(
+        store, shape=data.shape, dtype="int16", chunks=(4, 4), shards=(8, 8), serializer=inner_shard, compressors=None
+    )
     array[...] = data
     np.testing.assert_array_equal(zarrkit.open_array(store)[1:15, 2:9], data[1:15, 2:9])
 
@@ -270,7 +284,9 @@ def test_nested_sharding_round_trip():
 @pytest.mark.parametrize("zarr_format", FORMATS)
 def test_resize_deletes_chunks_outside_and_resets_cut_edges(zarr_format):
     store = MemoryStore()
-    array = zarrkit.create_array(store, shape=(10, 10), dtype="int32", chunks=(4, 4), fill_value=-1, zarr_format=zarr_format)
+    array = zarrkit.create_array(
+        store, shape=(10, 10), dtype="int32", chunks=(4, 4), fill_value=-1, zarr_format=zarr_format
+    )
     array[...] = np.arange(100).reshape(10, 10)
     array.resize(5, 5)
     assert array.shape == (5, 5)
@@ -295,7 +311,9 @@ def test_append():
 
 
 def test_attributes_and_dimension_names_persist(store):
-    array = zarrkit.create_array(store, name="a", shape=(2, 3), dtype="int8", dimension_names=("y", "x"), attributes={"units": "m"})
+    array = zarrkit.create_array(
+        store, name="a", shape=(2, 3), dtype="int8", dimension_names=("y", "x"), attributes={"units": "m"}
+    )
     array.attrs["long_name"] = "height"
     reopened = zarrkit.open_array(store, path="a")
     assert dict(reopened.attrs) == {"units": "m", "long_name": "height"}
@@ -365,3 +383,178 @@ def test_any_mutable_mapping_is_a_store(zarr_format):
     array[...] = np.arange(6)
     assert any(key.startswith("m/") for key in mapping)
     np.testing.assert_array_equal(zarrkit.open_array(mapping, path="m")[...], np.arange(6))
+
+
+# -- review fixes: append, assignments that would lose information, 0-d index arrays ------------
+
+
+@pytest.mark.parametrize(("axis", "expected_shape"), [(-1, (2, 6)), (1, (2, 6)), (-2, (4, 3))])
+def test_append_takes_negative_axes(axis, expected_shape):
+    array = zarrkit.create_array(MemoryStore(), shape=(2, 3), dtype="int32", chunks=(2, 2))
+    data = np.arange(6).reshape(2, 3)
+    array[...] = data
+    added = np.full((2, 3), 9)
+    assert array.append(added, axis=axis) == expected_shape
+    np.testing.assert_array_equal(array[...], np.concatenate([data, added], axis=axis))
+
+
+@pytest.mark.parametrize(
+    ("data", "axis", "message"),
+    [
+        (np.full((2, 3), 9), 2, "axis 2 is not a dimension"),
+        (np.full((2, 3), 9), -3, "axis -3 is not a dimension"),
+        (np.full((2, 3), 9), 1.0, "axis 1.0 is not a dimension"),
+        (np.full((2, 3), 1.5), 0, "float64"),  # fractions do not fit int32
+        (np.full((2, 4), 9), 0, "cannot append shape"),
+        (np.full((2, 3), 2**40), 0, "do not fit"),
+    ],
+)
+def test_failed_append_changes_nothing(data, axis, message):
+    store = MemoryStore()
+    array = zarrkit.create_array(store, name="grow", shape=(2, 3), dtype="int32", chunks=(2, 2))
+    array[...] = np.arange(6).reshape(2, 3)
+    with pytest.raises(ShapeError, match=message):
+        array.append(data, axis=axis)
+    reopened = zarrkit.open_array(store, path="grow")
+    assert array.shape == reopened.shape == (2, 3)
+    np.testing.assert_array_equal(reopened[...], np.arange(6).reshape(2, 3))
+
+
+def test_append_to_a_zero_d_array_raises_shape_error():
+    array = zarrkit.create_array(MemoryStore(), shape=(), dtype="int8")
+    with pytest.raises(ShapeError, match="not a dimension"):
+        array.append([1])
+
+
+@pytest.mark.parametrize("zarr_format", FORMATS)
+@pytest.mark.parametrize(("dtype", "good", "bad"), [(str, ["w", "x", "y", "z"], ["a", "b", "c", 3]),
+                                                     ("bytes", [b"w", b"x", b"y", b"z"], [b"a", b"b", b"c", "d"])])
+def test_elements_of_the_wrong_type_in_variable_length_arrays_are_refused_before_any_write(
+    zarr_format, dtype, good, bad
+):
+    array = zarrkit.create_array(MemoryStore(), shape=(4,), dtype=dtype, chunks=(1,), zarr_format=zarr_format)
+    array[...] = good
+    with pytest.raises(ShapeError, match="variable-length"):
+        array[...] = bad
+    with pytest.raises(ShapeError, match="variable-length"):
+        array[3] = None
+    assert list(array[...]) == good
+    numpy_scalars = [np.str_(v) if isinstance(v, str) else np.bytes_(v) for v in bad[:2]]
+    array[1:3] = np.array(numpy_scalars, dtype=object)  # subclasses of str and bytes fit too
+    assert list(array[...]) == [good[0], *bad[:2], good[3]]
+
+
+def test_times_are_stored_only_when_no_time_changes():
+    array = zarrkit.create_array(MemoryStore(), shape=(2,), dtype="M8[s]", chunks=(2,))
+    with pytest.raises(ShapeError, match="finer than its unit"):
+        array[...] = np.array(["2020-01-01T00:00:00.900", "2020-01-01T00:00:01"], dtype="M8[ms]")
+    whole_seconds = np.array(["2020-01-01T00:00:01.000", "NaT"], dtype="M8[ms]")
+    array[...] = whole_seconds
+    np.testing.assert_array_equal(array[...], whole_seconds.astype("M8[s]"))
+    array[...] = np.array(["2021-06-01", "1969-12-31"], dtype="M8[D]")  # a coarser unit always fits
+    assert array[...].tolist() == np.array(["2021-06-01", "1969-12-31"], dtype="M8[s]").tolist()
+    fine = zarrkit.create_array(MemoryStore(), shape=(1,), dtype="M8[ns]", chunks=(1,))
+    with pytest.raises(ShapeError, match="out of its range"):
+        fine[...] = np.array(["290000-01-01"], dtype="M8[Y]")  # NumPy calls this cast safe, but it overflows
+    durations = zarrkit.create_array(MemoryStore(), shape=(1,), dtype="m8[m]", chunks=(1,))
+    with pytest.raises(ShapeError):
+        durations[...] = np.array([90], dtype="m8[s]")
+
+
+def test_only_zero_and_one_fit_a_bool_array():
+    array = zarrkit.create_array(MemoryStore(), shape=(3,), dtype="bool", chunks=(3,))
+    for bad in (5, -1, np.array([0, 1, 2])):
+        with pytest.raises(ShapeError, match="bool"):
+            array[...] = bad
+    array[...] = np.array([1, 0, 1], dtype="uint8")
+    array[1] = 1
+    array[2] = False
+    assert array[...].tolist() == [True, True, False]
+
+
+def test_shape_errors_from_the_cast_are_not_wrapped_twice():
+    array = zarrkit.create_array(MemoryStore(), name="t", shape=(2,), dtype="int8", chunks=(2,))
+    with pytest.raises(ShapeError) as raised:
+        array[...] = np.array([1, 300])
+    assert str(raised.value).count("'/t'") == 1
+    assert "cannot store" not in str(raised.value)
+
+
+def test_zero_d_integer_arrays_index_like_integers():
+    data = np.arange(24).reshape(2, 3, 4)
+    array = zarrkit.create_array(MemoryStore(), shape=data.shape, dtype=data.dtype, chunks=(1, 2, 3))
+    array[...] = data
+    np.testing.assert_array_equal(array[np.array(1)], data[np.array(1)])
+    np.testing.assert_array_equal(array[np.array(1), :, np.array(-1)], data[1, :, -1])
+    np.testing.assert_array_equal(array[np.array(0), [2, 0]], data[np.array(0), [2, 0]])
+    point = array[np.array(1), np.int8(2), np.array(3)]
+    assert point == data[1, 2, 3] and np.ndim(point) == 0
+    array[np.array(0)] = -1
+    assert (array[0] == -1).all()
+
+
+def test_async_reads_and_writes_on_the_callers_loop():
+    import asyncio
+
+    array = zarrkit.create_array(MemoryStore(), shape=(6,), dtype="int16", chunks=(4,))
+
+    async def work():
+        await array.set_async(slice(1, 5), np.arange(4))
+        return await array.get_async(), await array.get_async(2)
+
+    everything, one = asyncio.run(work())
+    assert everything.tolist() == [0, 0, 1, 2, 3, 0] and one == 1
+
+
+@pytest.mark.parametrize("bad", ["a", None, 2.9, (2.0,), (-1,), [True]])
+def test_resize_to_something_that_is_not_a_shape_raises_metadata_error(bad):
+    from zarrkit.errors import MetadataError
+
+    array = zarrkit.create_array(MemoryStore(), shape=(4,), dtype="int8", chunks=(2,))
+    with pytest.raises(MetadataError, match="resize"):
+        array.resize(bad)
+    assert array.shape == (4,)
+    array.resize(np.int64(3))
+    array.resize((np.int32(5),))
+    assert array.shape == (5,)
+
+
+# -- a chunk length of 0 on an empty dimension (allowed by the v3 spec) ----------------------------
+
+
+def _zero_chunk_array(store):
+    from zarrkit.core.node import write_node_metadata
+    from zarrkit.metadata.dtypes import data_type_from_user
+    from zarrkit.metadata.v3 import ArrayMetadataV3
+
+    metadata = ArrayMetadataV3(
+        shape=(0, 3),
+        chunks=(0, 3),
+        data_type=data_type_from_user("int32", zarr_format=3),
+        fill_value=7,
+        codecs=({"name": "bytes", "configuration": {"endian": "little"}},),
+    )
+    sync(write_node_metadata(store, "empty", metadata))
+    return zarrkit.open_array(store, path="empty", mode="r+")
+
+
+def test_zero_chunk_length_on_an_empty_dimension_reads_writes_and_resizes():
+    store = MemoryStore()
+    array = _zero_chunk_array(store)
+    assert array.chunks == (0, 3) and array.nchunks == 0
+    assert array[...].shape == (0, 3) and array[:, 1].shape == (0,)
+    assert array.oindex[[], [0, 2]].shape == (0, 2)
+    assert array.vindex[np.zeros((0, 3), bool)].shape == (0,)
+    assert array.blocks[...].shape == (0, 3)
+    array[...] = 1
+    array.oindex[[], :] = np.zeros((0, 3))
+    assert _chunk_keys(store, "empty") == []
+    array.resize(0, 5)
+    assert array.shape == (0, 5) == zarrkit.open_array(store, path="empty").shape
+    array.resize((0, 1))
+    with pytest.raises(ShapeError, match="dimension 0 has a chunk length of 0"):
+        array.resize(2, 1)
+    with pytest.raises(ShapeError, match="dimension 0 has a chunk length of 0"):
+        array.append(np.zeros((1, 1), dtype="int32"))
+    assert zarrkit.open_array(store, path="empty").shape == (0, 1)
+    assert array.append(np.zeros((0, 2), dtype="int32"), axis=1) == (0, 3)

@@ -16,6 +16,8 @@ from zarrkit.errors import (
     ReadOnlyError,
     SelectionError,
     ShapeError,
+    StoreError,
+    UnsupportedFeature,
     ZarrkitError,
 )
 from zarrkit.runtime import sync
@@ -227,3 +229,111 @@ def test_invalid_creation_keywords_raise_metadata_error(kwargs):
 def test_unknown_mode_is_refused():
     with pytest.raises(ZarrkitError, match="mode"):
         zarrkit.open_group(MemoryStore(), mode="x")
+
+
+def test_encoding_failures_name_the_chunk():
+    from zarrkit.codecs import BytesBytesCodec
+
+    class Refusing(BytesBytesCodec):
+        name = "refusing"
+
+        @classmethod
+        def from_json(cls, configuration):
+            return cls()
+
+        def to_json(self):
+            return {"name": self.name, "configuration": {}}
+
+        def encode(self, data, spec):
+            raise CodecError("this codec refuses to encode")
+
+        def decode(self, data, spec):
+            return data
+
+    from zarrkit.codecs import register_codec
+
+    register_codec(Refusing)
+    array = zarrkit.create_array(MemoryStore(), name="r", shape=(4,), dtype="int8", chunks=(2,), compressors=Refusing())
+    with pytest.raises(CodecError, match="r/c/1.*refuses"):
+        array[2:] = 1
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"shape": 5.0, "dtype": "int8"}, "shape"),
+        ({"shape": None, "dtype": "int8"}, "shape"),
+        ({"shape": (4, 2.0), "dtype": "int8"}, "shape"),
+        ({"shape": (4,), "dtype": "int8", "chunks": 2.5}, "chunks"),
+        ({"shape": (4,), "dtype": "int8", "chunks": [2, True]}, "chunks"),
+        ({"shape": (4,), "dtype": "int8", "attributes": [1]}, "attributes"),
+        ({"shape": (4,), "dtype": "int8", "attributes": {1: "x"}}, "attributes"),
+        ({"shape": (4,), "dtype": "int8", "shards": (2.0,)}, "shards"),
+        ({"shape": (4,), "dtype": "int8", "shards": (4, 4)}, "shards"),
+        ({"shape": (4,), "dtype": "int8", "shap": (4,)}, "shap"),
+    ],
+)
+def test_creation_keywords_of_the_wrong_kind_raise_metadata_error_naming_them(zarr_format, kwargs, named):
+    store = MemoryStore()
+    with pytest.raises(MetadataError, match=named) as raised:
+        zarrkit.create_array(store, name="new", zarr_format=zarr_format, **kwargs)
+    assert "'/new'" in str(raised.value)
+    assert sync(store.list("")) == []
+
+
+def test_numpy_integers_are_accepted_for_shape_chunks_and_shards():
+    store = MemoryStore()
+    array = zarrkit.create_array(
+        store, name="a", shape=np.int64(6), dtype="int8", chunks=np.int64(2), shards=np.int32(6)
+    )
+    assert (array.shape, array.chunks, array.shards) == ((6,), (2,), (6,))
+    other = zarrkit.create_array(store, name="b", shape=(np.int64(4), 3), dtype="int8", chunks=[np.int8(2), 3])
+    assert (other.shape, other.chunks) == ((4, 3), (2, 3))
+    assert all(type(length) is int for length in other.shape + other.chunks)
+
+
+def test_automatic_chunks_of_a_sharded_array_fit_in_the_shard():
+    array = zarrkit.create_array(MemoryStore(), shape=(10_000, 10_000), dtype="uint8", shards=(1000, 500))
+    assert array.shards == (1000, 500)
+    assert all(shard % chunk == 0 for shard, chunk in zip(array.shards, array.chunks))
+
+
+def test_automatic_shards_are_not_supported():
+    store = MemoryStore()
+    with pytest.raises(UnsupportedFeature, match="shards='auto'"):
+        zarrkit.create_array(store, shape=(4,), dtype="int8", shards="auto")
+    assert sync(store.list("")) == []
+
+
+def test_open_creates_or_opens_and_never_drops_a_keyword():
+    store = MemoryStore()
+    zarrkit.open(store, mode="w", path="x", shape=(4,), dtype="int32")
+    # Mode "a" opens what is there, whatever creation keywords come along.
+    assert isinstance(zarrkit.open(store, mode="a", path="x", shape=(4,), dtype="int32"), zarrkit.Array)
+    group = zarrkit.open(store, mode="w", path="g", attributes={"title": "t"})
+    assert dict(zarrkit.open_group(store, path="g").attrs) == {"title": "t"}
+    assert zarrkit.open(store, mode="a", path="g", attributes={"x": 1}).path == group.path
+    assert dict(zarrkit.open(store, mode="a", path="new", attributes={"y": 2}).attrs) == {"y": 2}
+    with pytest.raises(MetadataError, match=r"\['dtype', 'shap'\] do not apply to a group"):
+        zarrkit.open(store, mode="w", path="h", shap=(4,), dtype="int32")
+    with pytest.raises(MetadataError, match=r"unknown array keywords \['dtpye'\]"):
+        zarrkit.open(store, mode="a", path="x", shape=(4,), dtpye="int32")
+    assert "h/zarr.json" not in sync(store.list(""))
+
+
+def test_unknown_mode_is_refused_by_the_store_layer_for_every_kind_of_store():
+    for store in (None, MemoryStore(), {}):
+        with pytest.raises(StoreError, match="mode 'x'"):
+            zarrkit.open(store, mode="x")
+
+
+@pytest.mark.parametrize("name", ["__reserved", "...", "a/__b"])
+def test_new_nodes_must_have_names_the_spec_allows(name):
+    store = MemoryStore()
+    group = zarrkit.create_group(store)
+    with pytest.raises(MetadataError, match="cannot create node"):
+        group.create_array(name, shape=(1,), dtype="int8")
+    with pytest.raises(MetadataError, match="cannot create node"):
+        zarrkit.create_group(store, path=name)
+    assert sync(store.list("")) == ["zarr.json"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zarrkit.core.chunk_grid import RegularChunkGrid
+from zarrkit.core.chunk_grid import RegularChunkGrid, ceil_div
 from zarrkit.errors import MetadataError, SelectionError
 
 
@@ -17,7 +17,8 @@ from zarrkit.errors import MetadataError, SelectionError
 def grids(draw, max_dims=4):
     ndim = draw(st.integers(0, max_dims))
     shape = tuple(draw(st.lists(st.integers(0, 9), min_size=ndim, max_size=ndim)))
-    chunk_shape = tuple(draw(st.integers(1, 5)) for _ in shape)
+    # Zarr v3 allows a chunk length of 0 on a dimension of length 0.
+    chunk_shape = tuple(draw(st.integers(0 if length == 0 else 1, 5)) for length in shape)
     return RegularChunkGrid(shape, chunk_shape)
 
 
@@ -26,6 +27,28 @@ def test_grid_shape_rounds_up_and_is_zero_for_empty_dimensions():
     assert grid.grid_shape == (4, 2, 0, 1)
     assert grid.nchunks == 0
     assert list(grid.all_chunk_coords()) == []
+
+
+def test_zero_chunk_length_on_an_empty_dimension_means_no_chunks():
+    grid = RegularChunkGrid((0, 3), (0, 3))
+    assert grid.grid_shape == (0, 1) and grid.nchunks == 0
+    assert list(grid.all_chunk_coords()) == []
+    assert grid.chunks_kept((0, 7)) == (0, 1)
+    assert list(grid.chunks_outside((0, 1))) == []
+    assert list(grid.chunks_outside((5, 3))) == []
+    with pytest.raises(SelectionError, match="outside the chunk grid"):
+        grid.chunk_region((0, 0))
+
+
+def test_ceil_div_rounds_up():
+    assert [ceil_div(n, 4) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+    assert ceil_div(-5, 4) == -1 and ceil_div(5, -4) == -1
+
+
+def test_chunks_kept_counts_the_leading_chunks_that_hold_part_of_the_new_shape():
+    grid = RegularChunkGrid((10, 8), (4, 4))
+    assert grid.chunks_kept((5, 4)) == (2, 1)
+    assert grid.chunks_kept((100, 0)) == (3, 0)
 
 
 def test_zero_d_grid_has_one_chunk():
@@ -91,7 +114,8 @@ def test_chunks_outside_after_shrinking():
     ("shape", "chunk_shape", "message"),
     [
         ((10, 10), (5,), r"chunk_shape \(5,\) has 1 dimensions but shape \(10, 10\) has 2"),
-        ((10,), (0,), r"chunk_shape\[0\] must be at least 1, got 0"),
+        ((10,), (0,), r"chunk_shape\[0\] is 0 but shape\[0\] is 10: a chunk length of 0 is allowed only"),
+        ((10,), (-1,), r"chunk_shape\[0\] must be at least 0, got -1"),
         ((-1,), (1,), r"shape\[0\] must be at least 0, got -1"),
         ((10.0,), (1,), r"shape\[0\] must be an integer, got 10.0"),
         ((10,), (True,), r"chunk_shape\[0\] must be an integer, got True"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 import zarrkit
 from tests.helpers import RecordingStore
-from zarrkit.errors import NodeExists, NodeNotFound
+from zarrkit.errors import MetadataError, NodeExists, NodeNotFound
+from zarrkit.runtime import sync
 from zarrkit.storage import MemoryStore
 
 
@@ -80,3 +83,57 @@ def test_consolidated_group_of_100_arrays_costs_one_store_read(zarr_format):
     assert attributes == list(range(100))
     assert group["sub"]["deep"].shape == (2,)
     np.testing.assert_array_equal(group["var042"][...], np.full(10, 42))
+
+
+def test_overwrite_below_an_array_refuses_before_deleting_anything():
+    store = MemoryStore()
+    array = zarrkit.create_array(store, name="arr", shape=(4, 4), dtype="int8", chunks=(2, 2))
+    array[...] = 7
+    with pytest.raises(NodeExists, match="is an array"):
+        zarrkit.create_group(store, path="arr/c", overwrite=True)
+    with pytest.raises(NodeExists):
+        zarrkit.open_group(store, path="arr/c", mode="w")
+    np.testing.assert_array_equal(zarrkit.open_array(store, path="arr")[...], np.full((4, 4), 7))
+
+
+def test_members_created_after_opening_with_consolidated_metadata_are_found():
+    store = MemoryStore()
+    root = zarrkit.create_group(store)
+    root.create_group("sub").create_array("a", shape=(1,), dtype="int8")
+    zarrkit.consolidate_metadata(store)
+    group = zarrkit.open_group(store, mode="r+")
+    assert group.consolidated is not None
+    group.create_array("new", shape=(2,), dtype="int8")
+    assert "new" in group and group.keys() == ["new", "sub"]
+
+    subgroup = zarrkit.open_group(store, mode="r+")["sub"]  # a view of the root's consolidated metadata
+    subgroup.attrs["title"] = "s"
+    zarrkit.open_group(store, path="sub", mode="r+").create_array("b", shape=(1,), dtype="int8")
+    reopened = zarrkit.open_group(store, path="sub")
+    assert reopened.consolidated is None  # the view was not written into sub's own zarr.json
+    assert reopened.keys() == ["a", "b"] and reopened.attrs["title"] == "s"
+    assert zarrkit.open_group(store).consolidated is not None  # the root keeps its stored metadata
+
+
+def test_listing_names_does_not_open_arrays():
+    store = MemoryStore()
+    root = zarrkit.create_group(store)
+    root.create_array("fine", shape=(1,), dtype="int8")
+    broken = json.loads(sync(store.get("fine/zarr.json")))
+    broken["codecs"] = [{"name": "no-such-codec", "configuration": {}}]
+    sync(store.set("broken/zarr.json", json.dumps(broken).encode()))
+    assert root.keys() == ["broken", "fine"] and root.array_keys() == ["broken", "fine"] and len(root) == 2
+    assert "broken (1,) int8" in root.tree()
+    with pytest.raises(MetadataError, match="no-such-codec"):
+        root["broken"]
+
+
+def test_group_creation_checks_format_and_kind():
+    store = MemoryStore()
+    with pytest.raises(MetadataError, match="zarr_format"):
+        zarrkit.create_group(store, zarr_format=7)
+    root = zarrkit.create_group(store)
+    root.create_array("a", shape=(1,), dtype="int8")
+    with pytest.raises(NodeExists, match="an array"):
+        root.require_group("a")
+    assert root.require_group("g").path == "g" and root.require_group("g").path == "g"

@@ -19,6 +19,7 @@ from zarrkit.core.indexing import (
     MaskIndexer,
     OrthogonalIndexer,
     expand_selection,
+    integer_or_none,
     is_basic_selection,
 )
 from zarrkit.errors import MetadataError, SelectionError
@@ -31,8 +32,13 @@ OUTSIDE = -7
 # A chunked copy of an array, and the two directions of the projection contract
 
 
+def grid_shape_of(shape, chunk_shape) -> list[int]:
+    """Chunks per dimension; a chunk length of 0 (allowed on an empty dimension) gives none."""
+    return [-(-length // chunk) if chunk else 0 for length, chunk in zip(shape, chunk_shape)]
+
+
 def split_into_chunks(array: np.ndarray, chunk_shape: tuple[int, ...]) -> dict[tuple[int, ...], np.ndarray]:
-    grid_shape = [-(-length // chunk) for length, chunk in zip(array.shape, chunk_shape)]
+    grid_shape = grid_shape_of(array.shape, chunk_shape)
     chunks = {}
     for coords in product(*map(range, grid_shape)):
         region = chunk_region(coords, array.shape, chunk_shape)
@@ -97,7 +103,8 @@ def arrays_and_chunks(draw, min_dims=0, max_dims=4):
     ndim = draw(st.integers(min_dims, max_dims))
     max_length = {0: 1, 1: 40, 2: 12, 3: 7, 4: 5}[ndim]
     shape = tuple(draw(st.lists(st.integers(0, max_length), min_size=ndim, max_size=ndim)))
-    chunk_shape = tuple(draw(st.integers(1, max(1, length + 1))) for length in shape)
+    # Zarr v3 allows a chunk length of 0 on a dimension of length 0.
+    chunk_shape = tuple(draw(st.integers(0 if length == 0 else 1, max(1, length + 1))) for length in shape)
     array = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
     return array, chunk_shape
 
@@ -183,7 +190,7 @@ def coordinate_cases(draw):
 @st.composite
 def block_cases(draw):
     array, chunk_shape = draw(arrays_and_chunks())
-    grid_shape = [-(-n // c) for n, c in zip(array.shape, chunk_shape)]
+    grid_shape = grid_shape_of(array.shape, chunk_shape)
     bounds = st.none() | st.integers(-max(grid_shape, default=0) - 2, max(grid_shape, default=0) + 2)
     items = tuple(
         draw(integer_items(g) | st.builds(slice, bounds, bounds, st.sampled_from([None, 1])))
@@ -212,7 +219,7 @@ def orthogonal_index_arrays(full, shape):
 
 
 def block_slices(full, shape, chunk_shape):
-    grid_shape = [-(-n // c) for n, c in zip(shape, chunk_shape)]
+    grid_shape = grid_shape_of(shape, chunk_shape)
     slices = []
     for item, chunk, grid in zip(full, chunk_shape, grid_shape):
         if isinstance(item, int):
@@ -433,6 +440,29 @@ def test_zero_length_dimension_yields_no_projections():
     assert OrthogonalIndexer(([0, 2], slice(None)), (3, 0), (2, 2)).shape == (2, 0)
 
 
+def test_zero_chunk_length_on_an_empty_dimension_yields_no_projections():
+    shape, chunk_shape = (0, 3), (0, 3)
+    empty = np.array([], dtype=int)
+    for indexer, expected_shape in (
+        (BasicIndexer(..., shape, chunk_shape), (0, 3)),
+        (BasicIndexer((slice(None), 1), shape, chunk_shape), (0,)),
+        (OrthogonalIndexer((empty, [2, 0]), shape, chunk_shape), (0, 2)),
+        (OrthogonalIndexer((np.zeros(0, bool), slice(1, None)), shape, chunk_shape), (0, 2)),
+        (CoordinateIndexer((empty, empty), shape, chunk_shape), (0,)),
+        (MaskIndexer(np.zeros(shape, bool), shape, chunk_shape), (0,)),
+        (BlockIndexer(..., shape, chunk_shape), (0, 3)),
+        (BlockIndexer((slice(None), 0), shape, chunk_shape), (0, 3)),
+    ):
+        assert indexer.shape == expected_shape
+        assert list(indexer) == [] and len(indexer) == 0
+    with pytest.raises(SelectionError, match="out of bounds for length 0"):
+        BasicIndexer(0, shape, chunk_shape)
+    with pytest.raises(SelectionError, match="out of bounds for length 0"):
+        BlockIndexer(0, shape, chunk_shape)
+    with pytest.raises(MetadataError, match="a chunk length of 0 is allowed only"):
+        BasicIndexer(..., (2, 3), chunk_shape)
+
+
 def test_coordinate_indexer_groups_points_by_chunk_and_keeps_the_broadcast_shape():
     rows = np.array([[7, 0], [1, 6]])
     indexer = CoordinateIndexer((rows, 2), (8, 4), (4, 4))
@@ -469,6 +499,10 @@ def test_expand_selection_and_is_basic_selection():
     assert is_basic_selection((1, slice(None), ..., np.int32(3)))
     assert not is_basic_selection(([1, 2], slice(None)))
     assert not is_basic_selection(np.array([True]))
+    # NumPy indexes with a 0-d integer array as with an integer.
+    assert is_basic_selection((np.array(1), slice(None)))
+    assert [integer_or_none(item) for item in (np.array(3), np.int8(-2), 4)] == [3, -2, 4]
+    assert [integer_or_none(item) for item in (True, np.array(True), np.array([1]), 1.0)] == [None] * 4
 
 
 # ----------------------------------------------------------------------------------------------
@@ -525,5 +559,5 @@ def test_selection_error_is_an_index_error():
 def test_invalid_chunk_shape_raises_metadata_error():
     with pytest.raises(MetadataError, match="chunk_shape"):
         BasicIndexer(..., (4, 4), (2,))
-    with pytest.raises(MetadataError, match="at least 1"):
+    with pytest.raises(MetadataError, match="chunk length of 0 is allowed only on a dimension of length 0"):
         OrthogonalIndexer(..., (4,), (0,))

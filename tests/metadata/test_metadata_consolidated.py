@@ -73,6 +73,10 @@ def test_zarr_python_consolidated_metadata_matches_the_nodes_themselves(zarr_for
     assert consolidated.nodes["g"].consolidated is None
     assert set(consolidated.children()) == {"g", "s"}
     assert set(consolidated.children("g")) == {"arr"}
+    assert consolidated.children("/g/") == {"arr": array}
+    assert consolidated.children("g/arr") == {} and consolidated.children("missing") == {}
+    with pytest.raises(MetadataError, match="empty segment"):
+        consolidated.children("g//arr")
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])

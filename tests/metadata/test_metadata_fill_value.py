@@ -241,3 +241,50 @@ def test_user_values_are_converted_or_refused():
     for user, value in refused:
         with pytest.raises(MetadataError, match="array 'p/q': fill value"):
             fill_value_from_user(value, data_type(user), path="p/q")
+
+
+@pytest.mark.parametrize(
+    ("user", "value"),
+    [
+        ("float64", [1.0, 2.0]),
+        ("float64", (1.0, 2.0)),
+        ("float64", np.array([1.0, 2.0])),
+        ("float32", [0.0]),
+        ("complex128", [1.0, 2.0, 3.0]),
+        ("complex128", np.array([1.0, 2.0])),
+        ("U2", ["a", "b"]),
+        ("S2", (b"a", b"b")),
+        ("M8[s]", [0, 1]),
+        ("int32", np.array([1, 2])),
+    ],
+    ids=str,
+)
+def test_a_sequence_is_not_one_fill_value(user, value):
+    with pytest.raises(MetadataError, match="array 'p': fill value .* (must be one|not a whole number)"):
+        fill_value_from_user(value, data_type(user), path="p")
+
+
+@pytest.mark.parametrize("value", [True, np.True_, "1.5", "NaN", b"1"])
+@pytest.mark.parametrize("user", ["float32", "complex64"])
+def test_bools_and_strings_are_not_float_fill_values(user, value):
+    with pytest.raises(MetadataError, match="is not a number"):
+        fill_value_from_user(value, data_type(user), path="p")
+
+
+@pytest.mark.parametrize("form", [[1.5, -2.0], (1.5, -2.0), np.array(1.5 - 2j), 1.5 - 2j, np.complex64(1.5 - 2j)])
+def test_complex_fill_values_from_a_pair_a_number_or_a_zero_dimensional_array(form):
+    value = fill_value_from_user(form, data_type("complex128"))
+    assert isinstance(value, np.complex128) and value == complex(1.5, -2.0)
+
+
+def test_a_complex_pair_keeps_the_bits_of_each_part():
+    payload = float_with_bits(0x7FC00001, 4)
+    value = fill_value_from_user([payload, np.float32(-0.0)], data_type("complex64"))
+    assert np.array([value]).view("u4").tolist() == [0x7FC00001, 0x80000000]
+    assert fill_value_json(value, data_type("complex64"), zarr_format=3) == ["0x7fc00001", -0.0]
+
+
+def test_zero_dimensional_arrays_are_one_value():
+    assert fill_value_from_user(np.array(7), data_type("uint8")) == 7
+    assert fill_value_from_user(np.array(2.5), data_type("float32")) == np.float32(2.5)
+    assert fill_value_from_user(np.array("ab"), data_type("U2")) == "ab"

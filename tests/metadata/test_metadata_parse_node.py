@@ -101,3 +101,21 @@ def test_a_broken_zarr_json_is_not_hidden_by_v2_documents():
 def test_malformed_documents_name_the_node_and_document(documents, message):
     with pytest.raises(MetadataError, match=message):
         parse_node(documents, path="a")
+
+
+@pytest.mark.parametrize("entry", [None, 5, [1], "not json", True], ids=repr)
+def test_consolidated_entries_that_are_not_documents_are_metadata_errors(entry):
+    zmetadata = {"metadata": {"a/.zgroup": {"zarr_format": 2}, "a/.zattrs": entry}}
+    documents = {".zgroup": V2_GROUP, ".zmetadata": json.dumps(zmetadata).encode()}
+    with pytest.raises(MetadataError, match="node 'g/a': document '.zattrs'"):
+        parse_node(documents, path="g")
+
+
+def test_deeply_nested_json_is_a_metadata_error():
+    nested = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(MetadataError, match="node 'a': document '.zarray' nests too deeply"):
+        parse_node({".zarray": nested}, path="a")
+
+
+def test_documents_may_be_memoryviews():
+    assert parse_node({".zarray": memoryview(V2_ARRAY)}, path="a").shape == (2,)

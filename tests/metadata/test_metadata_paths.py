@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zarrkit.errors import MetadataError
-from zarrkit.metadata import check_node_name, join_path, normalize_path
+from zarrkit.metadata import check_node_name, child_path, join_path, normalize_path
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,31 @@ def test_join_path():
     assert join_path("a", "") == "a"
     with pytest.raises(MetadataError):
         join_path("a", "../b")
+
+
+def test_child_path_checks_every_new_name():
+    assert child_path("", "a") == "a"
+    assert child_path("a/b", "c") == "a/b/c"
+    assert child_path("a", "b/c.d") == "a/b/c.d"
+    assert child_path("a", "/b/") == "a/b"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("__reserved", "reserved"),
+        ("...", "periods"),
+        ("a/__b", "reserved"),
+        ("a//b", "empty"),
+        ("", "empty"),
+        ("/", "empty"),
+        ("a/../b", "periods"),
+        (None, "string"),
+    ],
+)
+def test_child_path_refuses_names_the_spec_forbids(name, message):
+    with pytest.raises(MetadataError, match=f"under 'g'.*{message}|{message}"):
+        child_path("g", name)
+    # Reading stays lenient: existing nodes with such names can still be reached.
+    if isinstance(name, str) and name.startswith("__"):
+        assert join_path("g", name) == f"g/{name}"

@@ -84,13 +84,18 @@ def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreUnd
     under_test.close()
 
 
-@pytest.fixture(params=["written", "reopened"])
+@pytest.fixture(params=["written", "reopened", "read-only view"])
 def fill(request: pytest.FixtureRequest, subject: StoreUnderTest) -> Callable[[dict[str, bytes]], Store]:
-    """Write items with the writer, then read them back from it or from a read-only reopening."""
+    """Write items with the writer, then read them back from it, from a read-only reopening or
+    through the writer's read-only view."""
 
     def fill_store(items: dict[str, bytes]) -> Store:
         sync(subject.writer.set_many(list(items.items())))
-        return subject.writer if request.param == "written" else subject.reopen_read_only()
+        if request.param == "written":
+            return subject.writer
+        if request.param == "reopened":
+            return subject.reopen_read_only()
+        return subject.writer.with_read_only()
 
     return fill_store
 
@@ -354,9 +359,10 @@ def test_large_batches(subject: StoreUnderTest) -> None:
 # -- read-only ----------------------------------------------------------------------------------
 
 
-def test_read_only_stores_refuse_every_write(subject: StoreUnderTest) -> None:
+@pytest.mark.parametrize("opened", ["reopened", "read-only view"])
+def test_read_only_stores_refuse_every_write(subject: StoreUnderTest, opened: str) -> None:
     sync(subject.writer.set_many(list(TREE.items())))
-    store = subject.reopen_read_only()
+    store = subject.reopen_read_only() if opened == "reopened" else subject.writer.with_read_only()
     assert store.read_only is True
     assert subject.writer.read_only is False
     writes = [
@@ -378,6 +384,26 @@ def test_read_only_stores_refuse_every_write(subject: StoreUnderTest) -> None:
         del view["z"]
     assert sync(store.list()) == sorted(TREE)
     assert sync(store.get("z")) == b"zzz"
+
+
+def test_a_read_only_view_sees_later_writes(subject: StoreUnderTest) -> None:
+    view = subject.writer.with_read_only()
+    assert view is not subject.writer
+    assert (view.supports_listing, view.supports_partial_reads) == (
+        subject.writer.supports_listing,
+        subject.writer.supports_partial_reads,
+    )
+    sync(subject.writer.set_many(list(TREE.items())))
+    assert sync(view.list_dir("a")) == (["a/zarr.json"], ["a/b/"])
+    assert sync(view.get_many([("a/b/c/1", (6, None)), ("missing", None)])) == [b"1", None]
+    view.close()
+    assert sync(subject.writer.get("z")) == b"zzz"
+
+
+def test_a_read_only_store_is_its_own_read_only_view(subject: StoreUnderTest) -> None:
+    store = subject.reopen_read_only()
+    assert store.with_read_only() is store
+    assert subject.writer.with_read_only().with_read_only().read_only
 
 
 # -- the MutableMapping view --------------------------------------------------------------------

@@ -246,3 +246,61 @@ def test_batches_run_as_a_few_pool_tasks(tmp_path: Path, monkeypatch: pytest.Mon
     tasks.clear()
     assert sync(store.get_many([(key, None) for key, _ in items])) == [value for _, value in items]
     assert len(tasks) <= pool_size()
+
+
+def test_a_value_larger_than_one_pread_is_read_whole(tmp_path: Path) -> None:
+    # Linux returns at most 2,147,479,552 bytes from one read; a sparse file costs no disk.
+    size = 2**31 + 2**20
+    tail = b"the last bytes"
+    with open(tmp_path / "shard", "wb") as file:
+        file.seek(size - len(tail))
+        file.write(tail)
+    value = sync(LocalStore(tmp_path).get("shard"))
+    assert value is not None
+    assert len(value) == size
+    assert value[-len(tail) :] == tail
+
+
+def test_short_reads_are_continued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Network and FUSE file systems may return fewer bytes than asked at any size.
+    value = bytes(range(256)) * 40
+    store = LocalStore(tmp_path)
+    sync(store.set("k", value))
+    real_pread = os.pread
+
+    def short_pread(descriptor: int, length: int, offset: int) -> bytes:
+        return real_pread(descriptor, min(length, 1000), offset)
+
+    monkeypatch.setattr(local_module.os, "pread", short_pread)
+    assert sync(store.get("k")) == value
+    assert sync(store.get_many([("k", (100, 5000)), ("k", (-3000, None)), ("k", (9000, 5000))])) == [
+        value[100:5100],
+        value[-3000:],
+        value[9000:],
+    ]
+
+
+def test_ranges_of_one_file_are_read_from_one_opening_per_pool_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = bytes(range(256)) * 256
+    store = LocalStore(tmp_path)
+    sync(store.set_many([("shard", value), ("other", b"other")]))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: str, *args: int) -> int:
+        opened.append(os.path.basename(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(local_module.os, "open", counting_open)
+    ranges = [(index * 1000, 100) for index in range(64)]
+    assert sync(store.get_many([("shard", byte_range) for byte_range in ranges])) == [
+        value[offset : offset + length] for offset, length in ranges
+    ]
+    assert len(opened) <= pool_size()
+    opened.clear()
+    # Requests for one key need not be adjacent; the answers still come in request order.
+    requests = [("shard", (0, 4)), ("other", None), ("missing", None), ("shard", (-2, None)), ("other", (1, 2))]
+    assert sync(store.get_many(requests)) == [value[:4], b"other", None, value[-2:], b"th"]
+    assert sorted(opened) == ["missing", "other", "shard"]

@@ -14,9 +14,11 @@ import zarrkit.storage.url as url_module
 from zarrkit.errors import ReadOnlyError, StoreError, UnsupportedFeature
 from zarrkit.runtime import sync
 from zarrkit.storage import (
+    MODES,
     LocalStore,
     MappingStore,
     MemoryStore,
+    ReadOnlyView,
     Store,
     ZipStore,
     open_store,
@@ -33,9 +35,30 @@ def private_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_a_store_is_returned_as_is() -> None:
     store = MemoryStore()
-    assert open_store(store) is store
     assert open_store(store, mode="a") is store
+    assert open_store(store, mode="r+") is store
     assert open_store(store.mapping(), mode="w") is store
+
+
+def test_mode_r_gives_a_read_only_view_of_a_writable_store() -> None:
+    store = MemoryStore()
+    sync(store.set("k", b"v"))
+    for opened in [open_store(store), open_store(store.mapping(), mode="r")]:
+        assert isinstance(opened, ReadOnlyView) and opened.store is store and opened.read_only
+        assert sync(opened.get("k")) == b"v"
+        with pytest.raises(ReadOnlyError, match="'k'"):
+            sync(opened.set("k", b"changed"))
+        with pytest.raises(ReadOnlyError):
+            sync(opened.delete_prefix(""))
+    assert sync(store.get("k")) == b"v"
+    assert not store.read_only
+
+
+def test_every_mode_in_modes_is_accepted_and_only_those() -> None:
+    for mode in MODES:
+        assert open_store(MemoryStore(), mode=mode).read_only is (mode == "r")
+    with pytest.raises(StoreError, match=r"invalid mode 'x'.*'r\+'"):
+        open_store(MemoryStore(), mode="x")
 
 
 def test_a_read_only_store_cannot_be_opened_for_writing() -> None:

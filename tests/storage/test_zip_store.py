@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import subprocess
+import sys
+import textwrap
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -58,6 +63,62 @@ def test_an_archive_without_overwrites_is_not_rewritten(tmp_path: Path) -> None:
         sync(store.delete("never-there"))
     assert path.stat().st_ino == inode
     assert members(path) == {"k": b"v", "other": b"w"}
+
+
+def test_a_store_nobody_closes_finishes_its_archive_when_collected(tmp_path: Path) -> None:
+    path = tmp_path / "data.zip"
+    store = ZipStore(path, mode="w")
+    sync(store.set_many([("k", b"old"), ("gone", b"g")]))
+    sync(store.set("k", b"new"))
+    sync(store.delete("gone"))
+    del store
+    gc.collect()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == ["k"]
+    assert members(path) == {"k": b"new"}
+
+
+def test_a_store_opened_from_a_url_and_never_closed_is_finished_at_exit(tmp_path: Path) -> None:
+    # open_store and the api hand out a ZipStore and never close it: the interpreter's exit must.
+    path = tmp_path / "data.zip"
+    script = textwrap.dedent(
+        f"""
+        from zarrkit.runtime import sync
+        from zarrkit.storage import open_store
+        store = open_store("zip://" + {str(path)!r}, mode="w")
+        sync(store.set("k", b"old"))
+        sync(store.set("k", b"new"))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.namelist() == ["k"]
+    assert members(path) == {"k": b"new"}
+
+
+def test_overwrites_warn_nothing_and_leave_the_warning_filters_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "data.zip"
+    # catch_warnings swaps the filter list of the whole process, under every other thread.
+    swaps: list[object] = []
+    real_catch_warnings = warnings.catch_warnings
+
+    def recording_catch_warnings(*args: object, **kwargs: object) -> object:
+        swaps.append(args)
+        return real_catch_warnings(*args, **kwargs)  # type: ignore[arg-type]
+
+    with warnings.catch_warnings():
+        # A caller (pytest -W error, say) that turns warnings into errors: overwrites must still work.
+        warnings.simplefilter("error")
+        monkeypatch.setattr(warnings, "catch_warnings", recording_catch_warnings)
+        with ZipStore(path, mode="w") as store:
+            sync(store.set("k", b"old"))
+            sync(store.set_many([("k", b"new"), ("other", b"o")]))
+            assert sync(store.get("k")) == b"new"
+        monkeypatch.undo()
+    assert swaps == []
+    assert members(path) == {"k": b"new", "other": b"o"}
 
 
 def test_append_mode_keeps_what_the_archive_holds(tmp_path: Path) -> None:

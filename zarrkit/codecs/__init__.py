@@ -10,6 +10,7 @@ from zarrkit.codecs.blosc import BloscCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.chain import CodecPipeline
 from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.fill import FillMatcher
 from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.numcodecs_codec import NUMCODECS_CLASSES, as_codec
 from zarrkit.codecs.pipeline import DefaultCodecs, chunk_spec, default_codecs, pipeline_for
@@ -46,6 +47,7 @@ __all__ = [
     "CodecPipeline",
     "Crc32cCodec",
     "DefaultCodecs",
+    "FillMatcher",
     "GzipCodec",
     "ShardIndex",
     "ShardingCodec",

@@ -4,8 +4,9 @@ Codecs pass bytes between each other without copying where they can, so a "bytes
 codec chain may be ``bytes``, ``bytearray``, ``memoryview`` or a contiguous NumPy array; only the
 end of a chain turns it into ``bytes``.
 
-The configuration readers raise :class:`~zarrkit.errors.MetadataError` naming the codec and the
-field; the registry adds the array path.
+The configuration checks raise :class:`~zarrkit.errors.MetadataError` naming the codec and the
+field; the registry adds the array path. Codec constructors run them once on their arguments, and
+``from_json`` only picks the fields out of the configuration.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from zarrkit.errors import MetadataError
 
 BytesLike = bytes | bytearray | memoryview | np.ndarray
 """Anything with the buffer protocol that codecs hand each other inside a chain."""
-
-_MISSING = object()
 
 
 def to_bytes(data: BytesLike) -> bytes:
@@ -57,49 +56,30 @@ def check_configuration(codec: str, configuration: Any, allowed: set[str]) -> Ma
     return configuration
 
 
-def read_int(
-    codec: str,
-    configuration: Mapping[str, Any],
-    field: str,
-    *,
-    default: Any = _MISSING,
-    minimum: int | None = None,
-    maximum: int | None = None,
-) -> int:
-    """The integer ``configuration[field]`` (or ``default`` when absent and a default is given).
-
-    Raises MetadataError when the field is missing without a default, is not an integer (booleans
-    are not integers here) or lies outside ``[minimum, maximum]``.
-    """
-    value = configuration.get(field, default)
-    if value is _MISSING:
+def required(codec: str, configuration: Mapping[str, Any], field: str) -> Any:
+    """``configuration[field]``; raises MetadataError when the field is missing."""
+    if field not in configuration:
         raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
+    return configuration[field]
+
+
+def check_int(codec: str, field: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as a Python int, for the configuration field ``field`` of ``codec``.
+
+    Raises MetadataError when it is not an integer (booleans are not integers here) or lies outside
+    ``[minimum, maximum]``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise MetadataError(
-            f"codec {codec!r}: configuration field {field!r} must be an integer, got {value!r}"
-        )
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} must be an integer, got {value!r}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise MetadataError(f"codec {codec!r}: configuration field {field!r} must be {bounds}, got {value!r}")
     return int(value)
 
 
-def read_choice(
-    codec: str,
-    configuration: Mapping[str, Any],
-    field: str,
-    choices: tuple[str, ...],
-    *,
-    default: Any = _MISSING,
-) -> str:
-    """The string ``configuration[field]``, which must be one of ``choices``.
-
-    Raises MetadataError when it is missing without a default or not one of ``choices``.
-    """
-    value = configuration.get(field, default)
-    if value is _MISSING:
-        raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
-    if value not in choices:
+def check_choice(codec: str, field: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value``, which must be one of the strings ``choices``; MetadataError otherwise."""
+    if not isinstance(value, str) or value not in choices:
         raise MetadataError(
             f"codec {codec!r}: configuration field {field!r} must be one of {', '.join(map(repr, choices))}, "
             f"got {value!r}"
@@ -107,26 +87,8 @@ def read_choice(
     return value
 
 
-def read_bool(codec: str, configuration: Mapping[str, Any], field: str, *, default: bool) -> bool:
-    """The boolean ``configuration[field]``, or ``default`` when absent; MetadataError if not a boolean."""
-    value = configuration.get(field, default)
+def check_bool(codec: str, field: str, value: Any) -> bool:
+    """``value``, which must be ``True`` or ``False``; MetadataError otherwise."""
     if not isinstance(value, bool):
-        raise MetadataError(
-            f"codec {codec!r}: configuration field {field!r} must be true or false, got {value!r}"
-        )
+        raise MetadataError(f"codec {codec!r}: configuration field {field!r} must be true or false, got {value!r}")
     return value
-
-
-def read_shape(codec: str, configuration: Mapping[str, Any], field: str) -> tuple[int, ...]:
-    """The list of positive integers ``configuration[field]`` as a tuple; MetadataError otherwise."""
-    value = configuration.get(field, _MISSING)
-    if value is _MISSING:
-        raise MetadataError(f"codec {codec!r}: configuration field {field!r} is required")
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in value
-    ):
-        raise MetadataError(
-            f"codec {codec!r}: configuration field {field!r} must be a list of positive integers, "
-            f"got {value!r}"
-        )
-    return tuple(int(n) for n in value)

@@ -1,4 +1,4 @@
-"""The ``blosc`` codec (bytes -> bytes), through numcodecs' Blosc (which releases the GIL).
+"""The ``blosc`` codec (bytes -> bytes), through numcodecs' Blosc.
 
 ``typesize`` and ``shuffle`` may be left to the data type, as zarr-python does: :meth:`BloscCodec.evolve`
 fills them in from the chunk's item size (``shuffle`` becomes "bitshuffle" for one-byte items and
@@ -7,13 +7,16 @@ fills them in from the chunk's item size (``shuffle`` becomes "bitshuffle" for o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from numcodecs.abc import Codec as Numcodec
 from numcodecs.blosc import Blosc
 
-from zarrkit.codecs._support import BytesLike, check_configuration, read_choice, read_int
-from zarrkit.codecs.base import BytesBytesCodec, ChunkSpec
-from zarrkit.errors import CodecError, MetadataError
+from zarrkit.codecs._support import BytesLike, check_choice, check_configuration, check_int, required
+from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.wrapped import NumcodecsBackedCodec
+from zarrkit.errors import MetadataError
 
 Shuffle = Literal["noshuffle", "shuffle", "bitshuffle"]
 
@@ -21,15 +24,13 @@ CNAMES = ("lz4", "lz4hc", "blosclz", "zstd", "snappy", "zlib")
 SHUFFLES: tuple[Shuffle, ...] = ("noshuffle", "shuffle", "bitshuffle")
 _SHUFFLE_NUMBERS = {"noshuffle": Blosc.NOSHUFFLE, "shuffle": Blosc.SHUFFLE, "bitshuffle": Blosc.BITSHUFFLE}
 
-
 _HEADER_SIZE = 16
 
 
 def declares_empty_content(frame: BytesLike) -> bool:
     """True when ``frame`` is a complete blosc frame holding zero bytes.
 
-    numcodecs refuses to decode such frames (which it writes for empty input), so the codec answers
-    them itself. The header stores the uncompressed size at bytes 4-8 and the frame size at 12-16.
+    The header stores the uncompressed size at bytes 4-8 and the frame size at 12-16.
     """
     view = memoryview(frame).cast("B")
     if len(view) < _HEADER_SIZE:
@@ -43,35 +44,42 @@ def item_size(spec: ChunkSpec) -> int:
     return 1 if spec.dtype.hasobject else spec.dtype.itemsize
 
 
-class BloscCodec(BytesBytesCodec):
+@dataclass(frozen=True)
+class BloscCodec(NumcodecsBackedCodec):
     """Compress with blosc: ``cname`` at ``clevel`` after ``shuffle`` over ``typesize``-byte items.
 
-    ``typesize=None`` and ``shuffle=None`` mean "from the data type" (see :meth:`evolve`).
+    ``typesize=None`` and ``shuffle=None`` mean "from the data type" (see :meth:`evolve`); such a
+    codec still works, but builds its numcodecs object for every chunk, so pipelines evolve it first.
     Raises MetadataError for an unknown ``cname`` or ``shuffle``, or a level outside 0..9.
     """
 
     name = "blosc"
 
-    def __init__(
-        self,
-        cname: str = "zstd",
-        clevel: int = 5,
-        shuffle: Shuffle | None = None,
-        typesize: int | None = None,
-        blocksize: int = 0,
-    ) -> None:
-        fields: dict[str, Any] = {"cname": cname, "clevel": clevel, "blocksize": blocksize}
-        self.cname = read_choice(self.name, fields, "cname", CNAMES)
-        self.clevel = read_int(self.name, fields, "clevel", minimum=0, maximum=9)
-        self.blocksize = read_int(self.name, fields, "blocksize", minimum=0)
-        self.shuffle = None
-        if shuffle is not None:
-            self.shuffle = read_choice(self.name, {"shuffle": shuffle}, "shuffle", SHUFFLES)
-        self.typesize = None
-        if typesize is not None:
-            self.typesize = read_int(self.name, {"typesize": typesize}, "typesize", minimum=1)
-        # One numcodecs object per item size; a fixed typesize needs only one.
-        self._blosc_by_size: dict[int, Blosc] = {}
+    cname: str = "zstd"
+    clevel: int = 5
+    shuffle: Shuffle | None = None
+    typesize: int | None = None
+    blocksize: int = 0
+    _numcodec: Numcodec | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_choice(self.name, "cname", self.cname, CNAMES)
+        object.__setattr__(self, "clevel", check_int(self.name, "clevel", self.clevel, minimum=0, maximum=9))
+        object.__setattr__(self, "blocksize", check_int(self.name, "blocksize", self.blocksize, minimum=0))
+        if self.shuffle is not None:
+            check_choice(self.name, "shuffle", self.shuffle, SHUFFLES)
+        if self.typesize is not None:
+            object.__setattr__(self, "typesize", check_int(self.name, "typesize", self.typesize, minimum=1))
+        numcodec = None
+        if self.shuffle is not None and self.typesize is not None:
+            numcodec = Blosc(
+                cname=self.cname,
+                clevel=self.clevel,
+                shuffle=_SHUFFLE_NUMBERS[self.shuffle],
+                blocksize=self.blocksize,
+                typesize=self.typesize,
+            )
+        object.__setattr__(self, "_numcodec", numcodec)
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> BloscCodec:
@@ -82,19 +90,19 @@ class BloscCodec(BytesBytesCodec):
         """
         fields = {"cname", "clevel", "shuffle", "typesize", "blocksize"}
         configuration = check_configuration(cls.name, configuration, fields)
-        shuffle = read_choice(cls.name, configuration, "shuffle", SHUFFLES)
-        typesize = configuration.get("typesize")
-        if typesize is None and shuffle != "noshuffle":
-            raise MetadataError(
-                f"codec 'blosc': configuration field 'typesize' is required with shuffle {shuffle!r}"
-            )
-        return cls(
-            cname=read_choice(cls.name, configuration, "cname", CNAMES),
-            clevel=read_int(cls.name, configuration, "clevel"),
-            shuffle=shuffle,  # type: ignore[arg-type]
-            typesize=typesize,
-            blocksize=read_int(cls.name, configuration, "blocksize", default=0),
+        shuffle = required(cls.name, configuration, "shuffle")
+        codec = cls(
+            cname=required(cls.name, configuration, "cname"),
+            clevel=required(cls.name, configuration, "clevel"),
+            shuffle=check_choice(cls.name, "shuffle", shuffle, SHUFFLES),  # type: ignore[arg-type]
+            typesize=configuration.get("typesize"),
+            blocksize=configuration.get("blocksize", 0),
         )
+        if codec.typesize is None and codec.shuffle != "noshuffle":
+            raise MetadataError(
+                f"codec 'blosc': configuration field 'typesize' is required with shuffle {codec.shuffle!r}"
+            )
+        return codec
 
     def to_json(self) -> dict[str, Any]:
         """The metadata entry, as zarr-python writes it; ``typesize`` and ``shuffle`` only once known."""
@@ -110,39 +118,19 @@ class BloscCodec(BytesBytesCodec):
 
     def evolve(self, spec: ChunkSpec) -> BloscCodec:
         """This codec with ``typesize`` and ``shuffle`` filled in from the item size of ``spec``."""
-        if self.typesize is not None and self.shuffle is not None:
+        if self._numcodec is not None:
             return self
         size = item_size(spec)
         shuffle = self.shuffle or ("bitshuffle" if size == 1 else "shuffle")
         return BloscCodec(self.cname, self.clevel, shuffle, self.typesize or size, self.blocksize)
 
-    def _blosc(self, spec: ChunkSpec) -> Blosc:
-        typesize = self.typesize or item_size(spec)
-        blosc = self._blosc_by_size.get(typesize)
-        if blosc is None:
-            shuffle = self.shuffle or ("bitshuffle" if typesize == 1 else "shuffle")
-            blosc = Blosc(
-                cname=self.cname,
-                clevel=self.clevel,
-                shuffle=_SHUFFLE_NUMBERS[shuffle],
-                blocksize=self.blocksize,
-                typesize=typesize,
-            )
-            self._blosc_by_size[typesize] = blosc
-        return blosc
+    def numcodec_for(self, spec: ChunkSpec) -> Numcodec:
+        """The numcodecs Blosc for chunks of ``spec``: this codec's own once ``typesize`` and
+        ``shuffle`` are known, else one built for the chunk's item size."""
+        if self._numcodec is not None:
+            return self._numcodec
+        return self.evolve(spec).numcodec_for(spec)
 
-    def encode(self, data: BytesLike, spec: ChunkSpec) -> bytes:
-        """The blosc frame holding ``data``; CodecError when blosc refuses (e.g. an unavailable cname)."""
-        try:
-            return self._blosc(spec).encode(data)
-        except Exception as error:
-            raise CodecError(f"codec 'blosc': cannot compress with cname {self.cname!r}: {error}") from error
-
-    def decode(self, data: BytesLike, spec: ChunkSpec) -> bytes:
-        """The decompressed bytes; CodecError when ``data`` is not a complete blosc frame."""
-        try:
-            return self._blosc(spec).decode(data)
-        except Exception as error:
-            if declares_empty_content(data):
-                return b""
-            raise CodecError(f"codec 'blosc': corrupt or truncated data: {error}") from error
+    def is_empty_frame(self, data: BytesLike) -> bool:
+        """True for the frame numcodecs writes for empty input (it holds zero bytes)."""
+        return declares_empty_content(data)

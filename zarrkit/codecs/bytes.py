@@ -13,11 +13,12 @@ match the metadata.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from zarrkit.codecs._support import BytesLike, byte_length, check_configuration, read_choice
+from zarrkit.codecs._support import BytesLike, byte_length, check_choice, check_configuration
 from zarrkit.codecs.base import ArrayBytesCodec, ChunkSpec
 from zarrkit.errors import CodecError, MetadataError
 
@@ -31,6 +32,7 @@ def has_byte_order(dtype: np.dtype) -> bool:
     return dtype.fields is None and dtype.byteorder != "|" and not dtype.hasobject
 
 
+@dataclass(frozen=True)
 class BytesCodec(ArrayBytesCodec):
     """Serialize a chunk as its raw elements in C order, in ``endian`` byte order.
 
@@ -39,10 +41,11 @@ class BytesCodec(ArrayBytesCodec):
 
     name = "bytes"
 
-    def __init__(self, endian: Endian | None = "little") -> None:
-        if endian not in ("little", "big", None):
-            raise MetadataError(f"codec 'bytes': endian must be 'little', 'big' or absent, got {endian!r}")
-        self.endian = endian
+    endian: Endian | None = "little"
+
+    def __post_init__(self) -> None:
+        if self.endian is not None:
+            check_choice(self.name, "endian", self.endian, ("little", "big"))
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> BytesCodec:
@@ -50,7 +53,8 @@ class BytesCodec(ArrayBytesCodec):
         configuration = check_configuration(cls.name, configuration, {"endian"})
         if "endian" not in configuration:
             return cls(None)
-        endian = read_choice(cls.name, configuration, "endian", ("little", "big"))
+        # An explicit null is not the same as leaving the field out: only the two byte orders are written.
+        endian = check_choice(cls.name, "endian", configuration["endian"], ("little", "big"))
         return cls(endian)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The v3 codec chain: array->array codecs, one array->bytes codec, then bytes->bytes codecs.
 
 :class:`CodecPipeline` is what the chunk engine calls for every chunk of a v3 array, so it keeps the
-per-chunk work to the codecs themselves: the chain is classified once, bytes pass between codecs
-without copies, and decoding returns views where the codecs allow.
+per-chunk work to the codecs themselves: the chain is classified once, the specs each codec sees are
+worked out once when the pipeline is fitted to the array's chunks (:meth:`CodecPipeline.evolve`),
+bytes pass between codecs without copies, and decoding returns views where the codecs allow.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from zarrkit.codecs._support import BytesLike, to_bytes
 from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, ChunkSpec, Codec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.numcodecs_codec import as_codec
-from zarrkit.codecs.registry import codec_from_json, describe_array
+from zarrkit.codecs.registry import codec_from_json
 from zarrkit.errors import MetadataError
+from zarrkit.metadata import describe_node
 
 if TYPE_CHECKING:
     from zarrkit.codecs.sharding import ShardingCodec
@@ -63,6 +65,9 @@ class CodecPipeline:
         # With compressors after it, the bytes codec can hand them the array's memory instead of a copy.
         self._serialize_as_view = isinstance(self._array_bytes, BytesCodec) and bool(self._bytes_bytes)
         self._sharding = self._only_sharding_codec()
+        # Set by evolve(): the chunk spec this pipeline is fitted to, and the spec each codec sees.
+        self._chunk_spec: ChunkSpec | None = None
+        self._codec_specs: tuple[ChunkSpec, ...] = ()
 
     @classmethod
     def from_json(cls, entries: Any, *, path: str | None = None) -> CodecPipeline:
@@ -71,14 +76,15 @@ class CodecPipeline:
         Unknown codecs marked ``"must_understand": false`` are left out. Raises MetadataError naming
         the array when the list is malformed, a codec is unknown or invalid, or the chain is invalid.
         """
+        where = describe_node("array", path)
         if not isinstance(entries, (list, tuple)) or not entries:
-            raise MetadataError(f"{describe_array(path)}: 'codecs' must be a non-empty list, got {entries!r}")
+            raise MetadataError(f"{where}: 'codecs' must be a non-empty list, got {entries!r}")
         parsed = (codec_from_json(entry, path=path) for entry in entries)
         codecs = [codec for codec in parsed if codec is not None]
         try:
             return cls(codecs)
         except MetadataError as error:
-            raise MetadataError(f"{describe_array(path)}: {error}") from error
+            raise MetadataError(f"{where}: {error}") from error
 
     def _names(self) -> list[str]:
         return [codec.name for codec in self._codecs]
@@ -133,24 +139,48 @@ class CodecPipeline:
         """This chain fitted to chunks of ``spec``: parameters left to the data type filled in.
 
         Fills blosc's ``typesize``/``shuffle``, drops ``endian`` for one-byte types, checks that
-        ``transpose`` fits the chunk's dimensions. Raises MetadataError when a codec cannot handle
-        the chunks it would see.
+        ``transpose`` fits the chunk's dimensions, and works out once the spec each codec sees, so
+        that encoding and decoding chunks of ``spec`` do not. Returns this pipeline when it is already
+        fitted to ``spec``. Raises MetadataError when a codec cannot handle the chunks it would see.
         """
+        if self._fitted_to(spec):
+            return self
         evolved: list[Codec] = []
+        specs = [spec]
         for codec in self._codecs:
             evolve = getattr(codec, "evolve", None)
-            evolved.append(codec if evolve is None else evolve(spec))
+            evolved.append(codec if evolve is None else evolve(specs[-1]))
             if isinstance(codec, ArrayArrayCodec):
-                spec = codec.resolve(spec)
-        if all(new is old for new, old in zip(evolved, self._codecs)):
-            return self
-        return CodecPipeline(evolved)
+                specs.append(codec.resolve(specs[-1]))
+        fitted = CodecPipeline(evolved)
+        fitted._chunk_spec = spec
+        fitted._codec_specs = tuple(specs)
+        return fitted
+
+    def _fitted_to(self, spec: ChunkSpec) -> bool:
+        fitted = self._chunk_spec
+        if spec is fitted:
+            return True
+        # The fill value must be the same object: equal values may differ in bits (0.0 and -0.0).
+        return (
+            fitted is not None
+            and spec.fill_value is fitted.fill_value
+            and spec.shape == fitted.shape
+            and spec.dtype == fitted.dtype
+        )
+
+    def _specs(self, spec: ChunkSpec) -> tuple[ChunkSpec, ...]:
+        """``spec``, then the spec each array->array codec produces from the one before."""
+        if self._fitted_to(spec):
+            return self._codec_specs
+        specs = [spec]
+        for codec in self._array_array:
+            specs.append(codec.resolve(specs[-1]))
+        return tuple(specs)
 
     def bytes_spec(self, spec: ChunkSpec) -> ChunkSpec:
         """The spec of the array the array->bytes codec sees, given the spec of a chunk."""
-        for codec in self._array_array:
-            spec = codec.resolve(spec)
-        return spec
+        return self._specs(spec)[-1]
 
     def encoded_size(self, spec: ChunkSpec) -> int | None:
         """The encoded size of a chunk of ``spec`` when the chain's output has a fixed size, else None."""
@@ -169,9 +199,11 @@ class CodecPipeline:
 
         Raises CodecError when a codec cannot encode it.
         """
-        for codec in self._array_array:
-            array = codec.encode(array, spec)
-            spec = codec.resolve(spec)
+        if self._array_array:
+            specs = self._specs(spec)
+            for codec, codec_spec in zip(self._array_array, specs):
+                array = codec.encode(array, codec_spec)
+            spec = specs[-1]
         data: BytesLike
         if self._serialize_as_view:
             data = self._array_bytes.encode_view(array, spec)  # type: ignore[attr-defined]
@@ -192,9 +224,7 @@ class CodecPipeline:
             for codec in reversed(self._bytes_bytes):
                 data = codec.decode(data, spec)
             return self._array_bytes.decode(data, spec)
-        specs = [spec]
-        for codec in self._array_array:
-            specs.append(codec.resolve(specs[-1]))
+        specs = self._specs(spec)
         for codec in reversed(self._bytes_bytes):
             data = codec.decode(data, specs[-1])
         array = self._array_bytes.decode(data, specs[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import crc32c
@@ -13,6 +14,7 @@ from zarrkit.errors import CodecError
 CHECKSUM_SIZE = 4
 
 
+@dataclass(frozen=True)
 class Crc32cCodec(BytesBytesCodec):
     """Append a CRC-32C checksum on encoding; verify and strip it on decoding."""
 

@@ -4,7 +4,9 @@ zarr-python writes a numcodecs codec in v3 metadata as ``{"name": "numcodecs.<id
 <its config without "id">}``. Each such name is registered here with the kind zarr-python gives it:
 filters that map arrays to arrays (``delta``, ``fixedscaleoffset``...), compressors and checksums
 that map bytes to bytes (``zlib``, ``lz4``, ``crc32``...), and serializers that map arrays to bytes
-(``pcodec``, ``zfpy``, and the object codecs ``json2``, ``msgpack2``, ``pickle``, ``vlen-array``).
+(``pcodec``, ``zfpy``, and the object codecs ``json2``, ``msgpack2`` and ``vlen-array``).
+``numcodecs.pickle`` is not registered: numcodecs refuses to decode it (unpickling stored bytes can
+run any code), so an array that names it is refused when it is opened.
 
 :func:`as_codec` accepts zarrkit codecs, numcodecs objects, zarr-python codec objects and metadata
 entries; numcodecs objects with a native v3 counterpart (Zstd, GZip, Blosc, CRC32C, VLenUTF8,
@@ -15,19 +17,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numcodecs
 import numpy as np
 from numcodecs.abc import Codec as Numcodec
 
+from zarrkit.codecs import blosc, zstd
 from zarrkit.codecs._support import BytesLike
-from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, ChunkSpec, Codec
+from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, ChunkSpec, Codec
 from zarrkit.codecs.blosc import BloscCodec
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.registry import codec_from_json
 from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
+from zarrkit.codecs.wrapped import NumcodecsBackedCodec
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import CodecError, MetadataError
 
@@ -50,26 +55,38 @@ BYTES_BYTES_IDS = (
     "zlib",
     "zstd",
 )
-ARRAY_BYTES_IDS = ("json2", "msgpack2", "pcodec", "pickle", "vlen-array", "zfpy")
+ARRAY_BYTES_IDS = ("json2", "msgpack2", "pcodec", "vlen-array", "zfpy")
 
 # Checksum codecs append (or prepend) a 4-byte checksum, so their output size is known in advance.
 _CHECKSUM_IDS = ("adler32", "crc32", "crc32c", "fletcher32", "jenkins_lookup3")
 _CHECKSUM_SIZE = 4
 
+_EMPTY_FRAME_CHECKS = {"zstd": zstd.declares_empty_content, "blosc": blosc.declares_empty_content}
 
+
+# Equality and hashing come from Codec (through to_json), because the configuration is a dict.
+@dataclass(frozen=True, eq=False)
 class NumcodecsCodec(Codec):
-    """A numcodecs codec under the name ``numcodecs.<id>``; subclasses fix the id and the kind."""
+    """A numcodecs codec under the name ``numcodecs.<id>``; subclasses fix the id and the kind.
 
-    codec_id: str
+    Raises MetadataError when numcodecs cannot build the codec from ``configuration``.
+    """
 
-    def __init__(self, configuration: Mapping[str, Any] | None = None) -> None:
-        self.configuration = {key: value for key, value in (configuration or {}).items() if key != "id"}
+    codec_id: ClassVar[str]
+
+    configuration: Mapping[str, Any] | None = None
+    _numcodec: Numcodec = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        configuration = {key: value for key, value in (self.configuration or {}).items() if key != "id"}
+        object.__setattr__(self, "configuration", configuration)
         try:
-            self.numcodec = numcodecs.get_codec({"id": self.codec_id, **self.configuration})
+            numcodec = numcodecs.get_codec({"id": self.codec_id, **configuration})
         except Exception as error:
             raise MetadataError(
-                f"codec {self.name!r}: numcodecs cannot build it from {self.configuration!r}: {error}"
+                f"codec {self.name!r}: numcodecs cannot build it from {configuration!r}: {error}"
             ) from error
+        object.__setattr__(self, "_numcodec", numcodec)
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> NumcodecsCodec:
@@ -104,69 +121,66 @@ class NumcodecsArrayArrayCodec(NumcodecsCodec, ArrayArrayCodec):
     def resolve(self, spec: ChunkSpec) -> ChunkSpec:
         """The spec of the encoded array: the filter's ``astype`` dtype, or packed uint8 bits."""
         if self.codec_id == "packbits":
-            return ChunkSpec((1 + math.ceil(math.prod(spec.shape) / 8),), np.dtype(np.uint8), 0)
-        encoded = getattr(self.numcodec, "astype", None) or getattr(self.numcodec, "encode_dtype", None)
+            return ChunkSpec(self._encoded_shape(spec.shape), np.dtype(np.uint8), 0)
+        encoded = getattr(self._numcodec, "astype", None) or getattr(self._numcodec, "encode_dtype", None)
         return spec if encoded is None else ChunkSpec(spec.shape, np.dtype(encoded), spec.fill_value)
+
+    def _encoded_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        # packbits flattens the chunk into a header byte and the bits; other filters keep the shape.
+        if self.codec_id == "packbits":
+            return (1 + math.ceil(math.prod(shape) / 8),)
+        return shape
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> np.ndarray:
         """The filtered array, shaped as :meth:`resolve` says."""
         try:
-            encoded = np.asarray(self.numcodec.encode(np.ascontiguousarray(array)))
+            encoded = np.asarray(self._numcodec.encode(np.ascontiguousarray(array)))
         except Exception as error:
             raise self._fail("encode", error) from error
-        encoded_spec = self.resolve(spec)
-        if encoded.size != math.prod(encoded_spec.shape):
+        encoded_shape = self._encoded_shape(spec.shape)
+        if encoded.size != math.prod(encoded_shape):
             raise CodecError(
                 f"codec {self.name!r}: encoded {encoded.size} elements from a chunk of shape {spec.shape} "
                 f"and type {spec.dtype}; does its configuration match the array's data type?"
             )
-        return encoded.reshape(encoded_spec.shape)
+        return encoded.reshape(encoded_shape)
 
     def decode(self, array: np.ndarray, spec: ChunkSpec) -> np.ndarray:
         """The unfiltered array of ``spec.shape`` and ``spec.dtype``; CodecError when it does not fit."""
         try:
-            decoded = np.asarray(self.numcodec.decode(np.ascontiguousarray(array)))
+            decoded = np.asarray(self._numcodec.decode(np.ascontiguousarray(array)))
         except Exception as error:
             raise self._fail("decode", error) from error
         return self._as_chunk(decoded, spec)
 
 
-class NumcodecsBytesBytesCodec(NumcodecsCodec, BytesBytesCodec):
+class NumcodecsBytesBytesCodec(NumcodecsCodec, NumcodecsBackedCodec):
     """A numcodecs compressor or checksum."""
 
     def encoded_size(self, size: int) -> int | None:
         """``size`` plus 4 for checksums; None (unknown) for compressors."""
         return size + _CHECKSUM_SIZE if self.codec_id in _CHECKSUM_IDS else None
 
-    def encode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
-        """The encoded bytes."""
-        try:
-            return self.numcodec.encode(data)
-        except Exception as error:
-            raise self._fail("encode", error) from error
-
-    def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
-        """The decoded bytes; CodecError when ``data`` is corrupt, truncated or fails its checksum."""
-        try:
-            return self.numcodec.decode(data)
-        except Exception as error:
-            raise self._fail("decode", error) from error
+    def is_empty_frame(self, data: BytesLike) -> bool:
+        """True for the zstd and blosc frames numcodecs writes for empty input."""
+        declares_empty_content = _EMPTY_FRAME_CHECKS.get(self.codec_id)
+        return declares_empty_content is not None and declares_empty_content(data)
 
 
 class NumcodecsArrayBytesCodec(NumcodecsCodec, ArrayBytesCodec):
-    """A numcodecs serializer (``pcodec``, ``zfpy``) or object codec (``json2``, ``pickle``...)."""
+    """A numcodecs serializer (``pcodec``, ``zfpy``) or object codec (``json2``, ``msgpack2``...)."""
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> BytesLike:
         """The serialized chunk."""
         try:
-            return self.numcodec.encode(np.ascontiguousarray(array))
+            return self._numcodec.encode(np.ascontiguousarray(array))
         except Exception as error:
             raise self._fail("encode", error) from error
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray:
         """The chunk as an array of ``spec.shape``; CodecError when ``data`` is corrupt or does not fit."""
         try:
-            decoded = np.asarray(self.numcodec.decode(data))
+            decoded = np.asarray(self._numcodec.decode(data))
         except Exception as error:
             raise self._fail("decode", error) from error
         return self._as_chunk(decoded, spec)
@@ -193,21 +207,35 @@ def _rebuild(codec_id: str, configuration: dict[str, Any]) -> NumcodecsCodec:
     return NUMCODECS_CLASSES[codec_id](configuration)
 
 
+# numcodecs' Blosc shuffle numbers; -1 (AUTOSHUFFLE) leaves the choice to the item size.
 _BLOSC_SHUFFLES = {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: None}
 
 
+def _blosc_shuffle(config: Mapping[str, Any]) -> str | None:
+    """The v3 ``shuffle`` of the numcodecs Blosc config ``config``; MetadataError for an unknown number."""
+    shuffle = config.get("shuffle", 1)
+    if isinstance(shuffle, bool) or not isinstance(shuffle, (int, np.integer)) or shuffle not in _BLOSC_SHUFFLES:
+        raise MetadataError(
+            f"numcodecs codec 'blosc': shuffle must be -1 (auto), 0 (none), 1 (byte) or 2 (bit), got {shuffle!r}"
+        )
+    return _BLOSC_SHUFFLES[int(shuffle)]
+
+
 def _native_codec(config: dict[str, Any]) -> Codec | None:
-    """The native v3 codec equivalent to the numcodecs config ``config``, or None if there is none."""
+    """The native v3 codec equivalent to the numcodecs config ``config``, or None if there is none.
+
+    Raises MetadataError when ``config`` is not a valid configuration of that codec.
+    """
     codec_id = config["id"]
     if codec_id == "zstd":
         return ZstdCodec(config.get("level", 0), config.get("checksum", False))
     if codec_id == "gzip":
         return GzipCodec(config.get("level", 1))
-    if codec_id == "blosc" and config.get("shuffle", 1) in _BLOSC_SHUFFLES:
+    if codec_id == "blosc":
         return BloscCodec(
             cname=config.get("cname", "lz4"),
             clevel=config.get("clevel", 5),
-            shuffle=_BLOSC_SHUFFLES[config.get("shuffle", 1)],  # type: ignore[arg-type]
+            shuffle=_blosc_shuffle(config),  # type: ignore[arg-type]
             typesize=config.get("typesize"),
             blocksize=config.get("blocksize", 0),
         )

@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, ChunkSpec
 from zarrkit.codecs.bytes import BytesCodec, has_byte_order
 from zarrkit.codecs.chain import CodecPipeline
-from zarrkit.codecs.registry import describe_array
 from zarrkit.codecs.v2 import V2Pipeline
 from zarrkit.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrkit.codecs.zstd import ZstdCodec
 from zarrkit.errors import MetadataError
+from zarrkit.metadata import describe_node
 from zarrkit.metadata.dtypes import DataType
 from zarrkit.metadata.v2 import ArrayMetadataV2
 from zarrkit.metadata.v3 import ArrayMetadataV3
@@ -36,24 +36,19 @@ def pipeline_for(
 ) -> CodecPipeline | V2Pipeline:
     """The pipeline that encodes and decodes the chunks of the array at ``path`` described by ``metadata``.
 
-    v3 codecs are checked against the array's chunks (``endian`` where the data type needs it,
-    ``transpose`` orders, shard shapes). Raises MetadataError naming the array when a codec is unknown
-    or invalid, the chain is malformed, or an object data type has no object codec.
+    v3 codecs are fitted to the array's chunks (see :meth:`CodecPipeline.evolve`: ``endian`` where
+    the data type needs it, ``transpose`` orders, shard shapes), so pass ``chunk_spec(metadata)`` to
+    its ``encode`` and ``decode``. Raises MetadataError naming the array when a codec is unknown or
+    invalid or the chain is malformed. (The metadata already guarantees that a v2 object array names
+    its object codec among its filters.)
     """
-    spec = chunk_spec(metadata)
     if isinstance(metadata, ArrayMetadataV3):
         pipeline = CodecPipeline.from_json(metadata.codecs, path=path)
         try:
-            return pipeline.evolve(spec)
+            return pipeline.evolve(chunk_spec(metadata))
         except MetadataError as error:
-            raise MetadataError(f"{describe_array(path)}: {error}") from error
-    v2 = V2Pipeline(metadata.filters, metadata.compressor, metadata.order, path=path)
-    if spec.dtype.hasobject and not v2.has_object_codec:
-        raise MetadataError(
-            f"{describe_array(path)}: data type {spec.dtype} needs an object codec (such as vlen-utf8) "
-            "in 'filters' or 'compressor'"
-        )
-    return v2
+            raise MetadataError(f"{describe_node('array', path)}: {error}") from error
+    return V2Pipeline(metadata.filters, metadata.compressor, metadata.order, path=path)
 
 
 class DefaultCodecs(NamedTuple):

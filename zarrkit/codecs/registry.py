@@ -13,11 +13,11 @@ valid (an unknown codec cannot be skipped when it was the chain's only array->by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from zarrkit.codecs.base import Codec
 from zarrkit.errors import MetadataError
+from zarrkit.metadata import describe_node, parse_named_object
 
 CodecType = TypeVar("CodecType", bound=type[Codec])
 
@@ -41,65 +41,35 @@ def registered_codec(name: str) -> type[Codec] | None:
     return _codecs.get(name)
 
 
-def describe_array(path: str | None) -> str:
-    """How error messages name the array at ``path``, as the metadata layer does: ``array 'a/b'``.
+def parse_codec(entry: Any, *, where: str = "array", field: str = "codecs") -> Codec | None:
+    """The codec that ``entry``, an item of the list ``field`` of what ``where`` names, describes.
 
-    A path of None (not known to the caller) gives just ``array``.
+    Returns None for an unknown codec marked ``"must_understand": false``. Raises MetadataError,
+    starting with ``where``, for a malformed entry, an unknown codec that must be understood, or an
+    invalid configuration.
     """
-    if path is None:
-        return "array"
-    return f"array '{path.strip('/') or '/'}'"
-
-
-def parse_codec(entry: Any) -> Codec | None:
-    """The codec described by the metadata entry ``entry``, or None for an unknown codec to ignore.
-
-    Raises MetadataError (naming the codec, not the array) for a malformed entry, an unknown codec
-    that must be understood, or an invalid configuration.
-    """
-    if isinstance(entry, str):
-        name, configuration, must_understand = entry, {}, True
-    elif isinstance(entry, Mapping):
-        unknown = sorted(set(entry) - {"name", "configuration", "must_understand"})
-        if unknown:
-            names = ", ".join(map(repr, unknown))
-            raise MetadataError(f"codec entry {dict(entry)!r} has unknown field(s) {names}")
-        name = entry.get("name")
-        configuration = entry.get("configuration", {})
-        must_understand = entry.get("must_understand", True)
-        if not isinstance(must_understand, bool):
-            raise MetadataError(
-                f"codec {name!r}: 'must_understand' must be true or false, got {must_understand!r}"
-            )
-    else:
-        raise MetadataError(f"a codec entry must be an object or a name, got {entry!r}")
-    if not isinstance(name, str) or not name:
-        raise MetadataError(f"codec entry {entry!r} has no name")
-    if not isinstance(configuration, Mapping):
-        raise MetadataError(f"codec {name!r}: configuration must be an object, got {configuration!r}")
+    codec = parse_named_object(entry, where=where, field=field)
+    name = codec["name"]
     cls = _codecs.get(name)
     if cls is None:
-        if not must_understand:
+        if not codec.get("must_understand", True):
             return None
         raise MetadataError(
-            f"unknown codec {name!r} (it does not say \"must_understand\": false, so it cannot be ignored)"
+            f"{where}: unknown codec {name!r} (it does not say \"must_understand\": false, so it cannot be ignored)"
         )
     try:
-        return cls.from_json(dict(configuration))
-    except MetadataError:
-        raise
+        return cls.from_json(codec["configuration"])
+    except MetadataError as error:
+        raise MetadataError(f"{where}: {error}") from None
     except (TypeError, ValueError) as error:
-        invalid = dict(configuration)
-        raise MetadataError(f"codec {name!r}: invalid configuration {invalid!r}: {error}") from error
+        invalid = codec["configuration"]
+        raise MetadataError(f"{where}: codec {name!r}: invalid configuration {invalid!r}: {error}") from error
 
 
 def codec_from_json(entry: Any, *, path: str | None) -> Codec | None:
-    """The codec described by ``entry`` in the metadata of the array at ``path``.
+    """The codec described by ``entry`` in the ``codecs`` list of the array at ``path``.
 
     Returns None for an unknown codec marked ``"must_understand": false``. Raises MetadataError naming
     the array and the codec for anything else that cannot be parsed.
     """
-    try:
-        return parse_codec(entry)
-    except MetadataError as error:
-        raise MetadataError(f"{describe_array(path)}: {error}") from error
+    return parse_codec(entry, where=describe_node("array", path))

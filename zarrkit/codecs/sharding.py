@@ -7,7 +7,8 @@ The index is encoded by its own fixed-size codecs (by default ``bytes`` then ``c
 
 The chunk engine reads sharded arrays inner chunk by inner chunk: it fetches the index through
 :meth:`ShardingCodec.index_byte_range`, decodes it with :meth:`ShardingCodec.decode_index`, fetches
-the byte ranges of the inner chunks it needs and decodes them with :attr:`ShardingCodec.inner_pipeline`.
+the byte ranges of the inner chunks it needs and decodes them with :attr:`ShardingCodec.inner_pipeline`;
+from a shard it fetched whole, :meth:`ShardIndex.inner_chunks` cuts out every stored inner chunk.
 It writes whole shards with :meth:`ShardingCodec.encode_shard`. :meth:`ShardingCodec.encode` and
 :meth:`ShardingCodec.decode` handle whole shards, which is what nested sharding needs.
 
@@ -16,19 +17,22 @@ Inner chunks are written in Morton order, as zarr-python writes them, so both pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
-from zarrkit.codecs._support import BytesLike, byte_length, check_configuration, read_choice, read_shape
+from zarrkit.codecs._support import BytesLike, byte_length, check_choice, check_configuration, required
 from zarrkit.codecs.base import ArrayBytesCodec, ChunkSpec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.chain import CodecPipeline
 from zarrkit.codecs.crc32c import Crc32cCodec
+from zarrkit.codecs.fill import FillMatcher
 from zarrkit.codecs.registry import parse_codec
 from zarrkit.errors import CodecError, MetadataError
+from zarrkit.metadata import parse_int_tuple
 from zarrkit.storage.base import ByteRange
 
 IndexLocation = Literal["start", "end"]
@@ -62,17 +66,10 @@ def morton_order(chunks_per_shard: tuple[int, ...]) -> tuple[tuple[int, ...], ..
     return tuple(tuple(position) for position in ordered.tolist())
 
 
-def holds_only_fill(array: np.ndarray, fill_value: Any) -> bool:
-    """True when every element of ``array`` is ``fill_value``.
-
-    Fixed-size types compare bit patterns, so a NaN fill value matches NaN and -0.0 does not match 0.0.
-    """
-    if array.dtype.hasobject:
-        return bool(np.all(array == fill_value))
-    itemsize = array.dtype.itemsize
-    fill_bytes = np.frombuffer(np.array(fill_value, dtype=array.dtype).tobytes(), dtype=np.uint8)
-    raw = np.ascontiguousarray(array).view(np.uint8).reshape(-1, itemsize)
-    return bool((raw == fill_bytes).all())
+@lru_cache(maxsize=64)
+def _positions(chunks_per_shard: tuple[int, ...]) -> frozenset[tuple[int, ...]]:
+    """Every inner chunk position of a shard, as a set to check positions against."""
+    return frozenset(morton_order(chunks_per_shard))
 
 
 class ShardIndex:
@@ -104,40 +101,79 @@ class ShardIndex:
             return None
         return offset, length
 
+    def inner_chunks(self, shard: BytesLike) -> Iterator[tuple[tuple[int, ...], memoryview]]:
+        """Each stored inner chunk of ``shard`` (the shard this index belongs to): its position in the
+        shard and a view of its encoded bytes, in C order of the positions; empty ones are left out.
+
+        Decode the index with the shard's size (:meth:`ShardingCodec.decode_index`) so that every
+        entry is known to lie inside the shard's data. Raises CodecError when an entry reaches past
+        the end of ``shard``.
+        """
+        view = memoryview(shard).cast("B")
+        entries = self._entries.reshape(-1, 2)
+        stored = np.flatnonzero(entries[:, 0] != EMPTY)
+        ranges = entries[stored]
+        if len(ranges) and int((ranges[:, 0] + ranges[:, 1]).max()) > len(view):
+            raise CodecError(f"shard index is corrupt: an inner chunk ends past the {len(view)}-byte shard")
+        shape = self.chunks_per_shard
+        if shape:
+            positions = zip(*(axis.tolist() for axis in np.unravel_index(stored, shape)))
+        else:
+            positions = iter([()] * len(stored))
+        for position, (offset, length) in zip(positions, ranges.tolist()):
+            yield position, view[offset : offset + length]
+
     def is_empty(self) -> bool:
         """True when every inner chunk of the shard is empty."""
         return bool((self._entries[..., 0] == EMPTY).all())
 
 
+@dataclass(frozen=True)
 class ShardingCodec(ArrayBytesCodec):
     """Store a chunk (the shard) as inner chunks of ``chunk_shape``, each encoded by ``codecs``.
 
-    ``codecs`` and ``index_codecs`` accept what :class:`CodecPipeline` accepts. Raises MetadataError
-    for an invalid chunk shape, codec chain or index location, or index codecs whose output size is
-    not fixed (compressors cannot encode the index).
+    ``codecs`` and ``index_codecs`` accept what :class:`CodecPipeline` accepts, or a CodecPipeline;
+    they are kept as tuples of codecs, and :attr:`inner_pipeline` and :attr:`index_pipeline` are
+    the pipelines made of them. Raises MetadataError for an invalid chunk shape, codec chain or
+    index location, or index codecs that do not fit the index (a ``transpose`` of the wrong
+    dimensions, no ``endian``) or whose output size is not fixed (compressors cannot encode it).
     """
 
     name = "sharding_indexed"
 
-    def __init__(
-        self,
-        chunk_shape: Iterable[int],
-        codecs: Iterable[Any] = (BytesCodec(),),
-        index_codecs: Iterable[Any] = (BytesCodec(), Crc32cCodec()),
-        index_location: IndexLocation = "end",
-    ) -> None:
-        self.chunk_shape = read_shape(self.name, {"chunk_shape": list(chunk_shape)}, "chunk_shape")
-        self.index_location = read_choice(
-            self.name, {"index_location": index_location}, "index_location", ("start", "end")
-        )
-        self.inner_pipeline = CodecPipeline(codecs)
-        self.index_pipeline = CodecPipeline(index_codecs)
-        if self.index_pipeline.encoded_size(self._index_spec((1,) * len(self.chunk_shape))) is None:
+    chunk_shape: Iterable[int]
+    codecs: Iterable[Any] = (BytesCodec(),)
+    index_codecs: Iterable[Any] = (BytesCodec(), Crc32cCodec())
+    index_location: IndexLocation = "end"
+    inner_pipeline: CodecPipeline = field(init=False, repr=False, compare=False)
+    index_pipeline: CodecPipeline = field(init=False, repr=False, compare=False)
+    _index_sizes: dict[tuple[int, ...], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        where = f"codec {self.name!r}"
+        chunk_shape = self.chunk_shape
+        if isinstance(chunk_shape, Iterable) and not isinstance(chunk_shape, (str, bytes, Mapping)):
+            chunk_shape = list(chunk_shape)
+        chunk_shape = parse_int_tuple(chunk_shape, where=where, field="chunk_shape", minimum=1)
+        check_choice(self.name, "index_location", self.index_location, ("start", "end"))
+        inner = self.codecs if isinstance(self.codecs, CodecPipeline) else CodecPipeline(self.codecs)
+        index = self.index_codecs if isinstance(self.index_codecs, CodecPipeline) else CodecPipeline(self.index_codecs)
+        # Fit the index codecs to an index of this many dimensions; the extents do not matter to them.
+        try:
+            index = index.evolve(_index_spec((1,) * len(chunk_shape)))
+        except MetadataError as error:
+            raise MetadataError(f"{where}: index_codecs: {error}") from None
+        if index.encoded_size(_index_spec((1,) * len(chunk_shape))) is None:
             raise MetadataError(
-                "codec 'sharding_indexed': index_codecs must produce a fixed size "
-                f"(such as 'bytes' and 'crc32c'), got {[codec.name for codec in self.index_pipeline.codecs]}"
+                f"{where}: index_codecs must produce a fixed size (such as 'bytes' and 'crc32c'), "
+                f"got {[codec.name for codec in index.codecs]}"
             )
-        self._index_sizes: dict[tuple[int, ...], int] = {}
+        object.__setattr__(self, "chunk_shape", chunk_shape)
+        object.__setattr__(self, "codecs", inner.codecs)
+        object.__setattr__(self, "index_codecs", index.codecs)
+        object.__setattr__(self, "inner_pipeline", inner)
+        object.__setattr__(self, "index_pipeline", index)
+        object.__setattr__(self, "_index_sizes", {})
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> ShardingCodec:
@@ -148,20 +184,19 @@ class ShardingCodec(ArrayBytesCodec):
         """
         fields = {"chunk_shape", "codecs", "index_codecs", "index_location"}
         configuration = check_configuration(cls.name, configuration, fields)
+        where = f"codec {cls.name!r}"
         chains = {}
-        for field in ("codecs", "index_codecs"):
-            entries = configuration.get(field)
+        for name in ("codecs", "index_codecs"):
+            entries = required(cls.name, configuration, name)
             if not isinstance(entries, list) or not entries:
-                raise MetadataError(
-                    f"codec {cls.name!r}: configuration field {field!r} must be a non-empty list"
-                )
-            chains[field] = [codec for codec in map(parse_codec, entries) if codec is not None]
-        location = read_choice(cls.name, configuration, "index_location", ("start", "end"), default="end")
+                raise MetadataError(f"{where}: configuration field {name!r} must be a non-empty list")
+            parsed = (parse_codec(entry, where=where, field=name) for entry in entries)
+            chains[name] = [codec for codec in parsed if codec is not None]
         return cls(
-            read_shape(cls.name, configuration, "chunk_shape"),
+            required(cls.name, configuration, "chunk_shape"),
             chains["codecs"],
             chains["index_codecs"],
-            cast(IndexLocation, location),
+            configuration.get("index_location", "end"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -186,7 +221,7 @@ class ShardingCodec(ArrayBytesCodec):
         inner = self.inner_pipeline.evolve(self.inner_spec(spec))
         if inner is self.inner_pipeline:
             return self
-        return ShardingCodec(self.chunk_shape, inner.codecs, self.index_pipeline.codecs, self.index_location)
+        return ShardingCodec(self.chunk_shape, inner, self.index_pipeline, self.index_location)
 
     def inner_spec(self, spec: ChunkSpec) -> ChunkSpec:
         """The spec of the inner chunks of a shard of ``spec``."""
@@ -207,15 +242,12 @@ class ShardingCodec(ArrayBytesCodec):
             )
         return tuple(shard // inner for shard, inner in zip(shard_shape, self.chunk_shape))
 
-    def _index_spec(self, chunks_per_shard: tuple[int, ...]) -> ChunkSpec:
-        return ChunkSpec((*chunks_per_shard, 2), _INDEX_DTYPE, EMPTY)
-
     def index_size(self, chunks_per_shard: tuple[int, ...]) -> int:
         """The size in bytes of the encoded index of a shard with ``chunks_per_shard`` inner chunks."""
         size = self._index_sizes.get(chunks_per_shard)
         if size is None:
-            size = self.index_pipeline.encoded_size(self._index_spec(chunks_per_shard))
-            assert size is not None  # checked in __init__: index codecs have a fixed size
+            size = self.index_pipeline.encoded_size(_index_spec(chunks_per_shard))
+            assert size is not None  # checked on construction: index codecs have a fixed size
             self._index_sizes[chunks_per_shard] = size
         return size
 
@@ -243,7 +275,7 @@ class ShardingCodec(ArrayBytesCodec):
         if shard_size is not None and shard_size < index_size:
             raise CodecError(f"shard of {shard_size} bytes is too short to hold its {index_size}-byte index")
         try:
-            entries = self.index_pipeline.decode(data, self._index_spec(chunks_per_shard))
+            entries = self.index_pipeline.decode(data, _index_spec(chunks_per_shard))
         except CodecError as error:
             raise CodecError(f"shard index: {error}") from error
         self._check_entries(entries, index_size, shard_size)
@@ -273,52 +305,51 @@ class ShardingCodec(ArrayBytesCodec):
             raise CodecError(f"shard index is corrupt: the entry of inner chunk {position} {problem}")
 
     def encode_shard(
-        self, inner_chunks: Mapping[tuple[int, ...], BytesLike], chunks_per_shard: tuple[int, ...]
+        self, inner_chunks: Mapping[tuple[int, ...], BytesLike | None], chunks_per_shard: tuple[int, ...]
     ) -> bytes | None:
         """A shard holding the encoded ``inner_chunks`` (by position in the shard), or None if there are none.
 
-        Positions missing from ``inner_chunks`` are empty. Raises CodecError for a position outside
-        the shard.
+        Positions missing from ``inner_chunks``, or mapped to None or to no bytes, are empty.
+        Raises CodecError for a position outside the shard.
         """
+        if not inner_chunks.keys() <= _positions(chunks_per_shard):
+            outside = sorted(set(inner_chunks) - _positions(chunks_per_shard))
+            raise CodecError(
+                f"inner chunk(s) {outside} lie outside a shard of {chunks_per_shard} inner chunks"
+            )
         entries = np.full((*chunks_per_shard, 2), EMPTY, dtype=np.uint64)
         parts: list[BytesLike] = []
         offset = self.index_size(chunks_per_shard) if self.index_location == "start" else 0
-        placed = 0
         for position in morton_order(chunks_per_shard):
             chunk = inner_chunks.get(position)
             if chunk is None:
                 continue
-            placed += 1
             length = byte_length(chunk)
             if length == 0:
                 continue
             entries[position] = (offset, length)
             parts.append(chunk)
             offset += length
-        if placed != len(inner_chunks):
-            outside = sorted(set(map(tuple, inner_chunks)) - set(morton_order(chunks_per_shard)))
-            raise CodecError(
-                f"inner chunk(s) {outside} lie outside a shard of {chunks_per_shard} inner chunks"
-            )
         if not parts:
             return None
-        index = self.index_pipeline.encode(entries, self._index_spec(chunks_per_shard))
+        index = self.index_pipeline.encode(entries, _index_spec(chunks_per_shard))
         return b"".join((index, *parts) if self.index_location == "start" else (*parts, index))
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
         """The whole shard ``array``; inner chunks holding only the fill value are left empty."""
         chunks_per_shard = self.chunks_per_shard(spec.shape)
         inner_spec = self.inner_spec(spec)
+        only_fill = FillMatcher(spec.fill_value, spec.dtype)
         encoded: dict[tuple[int, ...], bytes] = {}
         for position in np.ndindex(*chunks_per_shard):
             chunk = array[self._region(position)]
-            if not holds_only_fill(chunk, spec.fill_value):
+            if not only_fill.matches(chunk):
                 encoded[position] = self.inner_pipeline.encode(chunk, inner_spec)
         shard = self.encode_shard(encoded, chunks_per_shard)
         if shard is None:
             # Only an index, every entry empty: a valid shard that decodes to the fill value.
             empty = np.full((*chunks_per_shard, 2), EMPTY, dtype=np.uint64)
-            shard = self.index_pipeline.encode(empty, self._index_spec(chunks_per_shard))
+            shard = self.index_pipeline.encode(empty, _index_spec(chunks_per_shard))
         return shard
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray:
@@ -339,13 +370,14 @@ class ShardingCodec(ArrayBytesCodec):
         else:
             shard = np.empty(spec.shape, dtype=spec.dtype)
         inner_spec = self.inner_spec(spec)
-        for position in np.ndindex(*chunks_per_shard):
-            byte_range = index.byte_range(position)
-            if byte_range is not None:
-                offset, length = byte_range
-                inner = self.inner_pipeline.decode(view[offset : offset + length], inner_spec)
-                shard[self._region(position)] = inner
+        for position, inner_bytes in index.inner_chunks(view):
+            shard[self._region(position)] = self.inner_pipeline.decode(inner_bytes, inner_spec)
         return shard
 
     def _region(self, position: tuple[int, ...]) -> tuple[slice, ...]:
         return tuple(slice(i * n, (i + 1) * n) for i, n in zip(position, self.chunk_shape))
+
+
+def _index_spec(chunks_per_shard: tuple[int, ...]) -> ChunkSpec:
+    """The spec of the index of a shard of ``chunks_per_shard`` inner chunks."""
+    return ChunkSpec((*chunks_per_shard, 2), _INDEX_DTYPE, EMPTY)

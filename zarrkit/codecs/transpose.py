@@ -8,6 +8,7 @@ contiguous memory.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from zarrkit.codecs.base import ArrayArrayCodec, ChunkSpec
 from zarrkit.errors import CodecError, MetadataError
 
 
+@dataclass(frozen=True)
 class TransposeCodec(ArrayArrayCodec):
     """Permute the dimensions of a chunk by ``order``.
 
@@ -25,15 +27,19 @@ class TransposeCodec(ArrayArrayCodec):
 
     name = "transpose"
 
-    def __init__(self, order: Iterable[int]) -> None:
-        order = tuple(order)
+    order: Iterable[int]
+    inverse_order: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        order = tuple(self.order)
         integers = all(isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) for axis in order)
         if not integers or sorted(order) != list(range(len(order))):
             raise MetadataError(
                 f"codec 'transpose': order must be a permutation of 0..n-1, got {list(order)!r}"
             )
-        self.order = tuple(int(axis) for axis in order)
-        self.inverse_order = tuple(int(axis) for axis in np.argsort(self.order))
+        order = tuple(int(axis) for axis in order)
+        object.__setattr__(self, "order", order)
+        object.__setattr__(self, "inverse_order", tuple(int(axis) for axis in np.argsort(order)))
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> TransposeCodec:
@@ -55,15 +61,19 @@ class TransposeCodec(ArrayArrayCodec):
 
         Raises MetadataError otherwise.
         """
+        self.resolve(spec)
+        return self
+
+    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
+        """The spec of the transposed chunk: the shape permuted by ``order``.
+
+        Raises MetadataError when ``order`` does not have one entry per dimension of ``spec``.
+        """
         if len(self.order) != len(spec.shape):
             raise MetadataError(
                 f"codec 'transpose': order {list(self.order)} does not match a chunk of "
                 f"{len(spec.shape)} dimensions"
             )
-        return self
-
-    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
-        """The spec of the transposed chunk: the shape permuted by ``order``."""
         return ChunkSpec(tuple(spec.shape[axis] for axis in self.order), spec.dtype, spec.fill_value)
 
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> np.ndarray:

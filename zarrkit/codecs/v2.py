@@ -2,9 +2,9 @@
 
 Encoding lays the chunk out in the array's ``order``, runs the filters in order and then the
 compressor; decoding runs them backwards and views the result as the logical chunk. Any numcodecs id
-works, through ``numcodecs.get_codec``; object arrays need an object codec among the filters (or,
-as some writers do, as the compressor): ``vlen-utf8``, ``vlen-bytes``, ``vlen-array``, ``json2``,
-``msgpack2`` or ``pickle``.
+works, through ``numcodecs.get_codec``. Object arrays need an object codec to turn their elements
+into bytes: array metadata names one of :data:`~zarrkit.metadata.dtypes.OBJECT_CODECS` (``vlen-utf8``
+or ``vlen-bytes``) among its filters, and refuses the other numcodecs object codecs.
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from numcodecs.abc import Codec as Numcodec
 
 from zarrkit.codecs._support import BytesLike, byte_length, to_bytes
 from zarrkit.codecs.base import ChunkSpec
-from zarrkit.codecs.registry import describe_array
 from zarrkit.errors import CodecError, MetadataError
-
-OBJECT_CODEC_IDS = frozenset({"vlen-utf8", "vlen-bytes", "vlen-array", "json2", "msgpack2", "pickle"})
-"""The numcodecs ids that turn object arrays into bytes."""
+from zarrkit.metadata import describe_node
 
 
 def _build(config: Mapping[str, Any] | Numcodec, where: str) -> Numcodec:
@@ -57,7 +54,7 @@ class V2Pipeline:
         *,
         path: str | None = None,
     ) -> None:
-        where = describe_array(path)
+        where = describe_node("array", path)
         if order not in ("C", "F"):
             raise MetadataError(f"{where}: field 'order' must be 'C' or 'F', got {order!r}")
         self.order = order
@@ -67,11 +64,6 @@ class V2Pipeline:
             self.compressor = _build(compressor, f"{where}: field 'compressor'")
         codecs = (*self.filters, *([self.compressor] if self.compressor else []))
         self._names = [codec.codec_id for codec in codecs]
-
-    @property
-    def has_object_codec(self) -> bool:
-        """True when a filter or the compressor can encode object arrays."""
-        return any(name in OBJECT_CODEC_IDS for name in self._names)
 
     def __repr__(self) -> str:
         filters = list(self.filters)

@@ -12,7 +12,8 @@ shape and size checks, missing values, and CodecError for anything malformed.
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 from numcodecs.vlen import VLenBytes, VLenUTF8
@@ -24,11 +25,12 @@ from zarrkit.errors import CodecError
 _HEADER_SIZE = 4
 
 
+@dataclass(frozen=True)
 class _VLenCodec(ArrayBytesCodec):
     """Shared encode/decode of the two variable-length codecs; subclasses pick the element kind."""
 
-    _element_type: type
-    _numcodecs: VLenUTF8 | VLenBytes
+    _element_type: ClassVar[type]
+    _numcodecs: ClassVar[VLenUTF8 | VLenBytes]
 
     @classmethod
     def from_json(cls, configuration: dict[str, Any]) -> _VLenCodec:
@@ -79,6 +81,7 @@ class _VLenCodec(ArrayBytesCodec):
         return decoded.reshape(spec.shape)
 
 
+@dataclass(frozen=True)
 class VLenUTF8Codec(_VLenCodec):
     """Variable-length UTF-8 strings; decodes to an object array of ``str``."""
 
@@ -87,6 +90,7 @@ class VLenUTF8Codec(_VLenCodec):
     _numcodecs = VLenUTF8()
 
 
+@dataclass(frozen=True)
 class VLenBytesCodec(_VLenCodec):
     """Variable-length byte strings; decodes to an object array of ``bytes``."""
 

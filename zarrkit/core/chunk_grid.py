@@ -2,7 +2,8 @@
 
 Chunk ``(i, j, ...)`` covers the array elements from ``i * chunk_shape[0]`` (and so on in every
 dimension) up to the next chunk. Edge chunks are stored full size, but only the part inside the
-array holds data; :meth:`RegularChunkGrid.chunk_region` gives that part.
+array holds data; :meth:`RegularChunkGrid.chunk_region` gives that part. Zarr v3 allows a chunk
+length of 0 along a dimension of length 0; such a dimension has no chunks.
 """
 
 from __future__ import annotations
@@ -41,6 +42,19 @@ def _as_int_tuple(values: Sequence[int], field: str, minimum: int) -> tuple[int,
     return tuple(result)
 
 
+def ceil_div(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded up (towards positive infinity), for integers.
+
+    Raises ZeroDivisionError when ``denominator`` is 0.
+    """
+    return -(-numerator // denominator)
+
+
+def _chunk_count(length: int, chunk: int) -> int:
+    """How many chunks of length ``chunk`` cover ``length`` elements (none when ``chunk`` is 0)."""
+    return ceil_div(length, chunk) if chunk else 0
+
+
 def _is_integer(value: object) -> bool:
     """Whether ``value`` is an integer (Python or NumPy) and not a bool."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -50,8 +64,10 @@ def _is_integer(value: object) -> bool:
 class RegularChunkGrid:
     """An array of ``shape`` cut into chunks of ``chunk_shape``.
 
-    Raises MetadataError when a length is negative, a chunk length is below 1, or the two shapes
-    have different numbers of dimensions.
+    A chunk length of 0 is allowed on a dimension of length 0 (the Zarr v3 spec allows it): that
+    dimension, and so the grid, has no chunks. Raises MetadataError when a length is negative, a
+    chunk length is 0 on a dimension that is not empty, or the two shapes have different numbers of
+    dimensions.
     """
 
     shape: tuple[int, ...]
@@ -59,12 +75,18 @@ class RegularChunkGrid:
 
     def __post_init__(self) -> None:
         shape = _as_int_tuple(self.shape, "shape", minimum=0)
-        chunk_shape = _as_int_tuple(self.chunk_shape, "chunk_shape", minimum=1)
+        chunk_shape = _as_int_tuple(self.chunk_shape, "chunk_shape", minimum=0)
         if len(shape) != len(chunk_shape):
             raise MetadataError(
                 f"chunk_shape {chunk_shape} has {len(chunk_shape)} dimensions but shape {shape} "
                 f"has {len(shape)}"
             )
+        for dim, (length, chunk) in enumerate(zip(shape, chunk_shape)):
+            if chunk == 0 and length != 0:
+                raise MetadataError(
+                    f"chunk_shape[{dim}] is 0 but shape[{dim}] is {length}: a chunk length of 0 is "
+                    "allowed only on a dimension of length 0"
+                )
         # Normalise lists and NumPy integers so that equal grids compare and hash equal.
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "chunk_shape", chunk_shape)
@@ -77,7 +99,7 @@ class RegularChunkGrid:
     @cached_property
     def grid_shape(self) -> tuple[int, ...]:
         """The number of chunks along each dimension (0 where the array has length 0)."""
-        return tuple(-(-length // chunk) for length, chunk in zip(self.shape, self.chunk_shape))
+        return tuple(_chunk_count(length, chunk) for length, chunk in zip(self.shape, self.chunk_shape))
 
     @cached_property
     def nchunks(self) -> int:
@@ -114,11 +136,11 @@ class RegularChunkGrid:
             region.append(slice(start, min(start + chunk, length)))
         return tuple(region)
 
-    def chunks_outside(self, new_shape: Sequence[int]) -> Iterator[tuple[int, ...]]:
-        """The chunks of this grid that lie wholly outside an array of ``new_shape``.
+    def chunks_kept(self, new_shape: Sequence[int]) -> tuple[int, ...]:
+        """The number of leading chunks along each dimension that still hold part of an array of
+        ``new_shape``: the chunks a resize to ``new_shape`` keeps (some of them cut by the new edge).
 
-        These are the chunks a resize to ``new_shape`` must delete; chunks that are only cut by the
-        new edge are kept. Raises MetadataError when ``new_shape`` is invalid for this grid.
+        Raises MetadataError when ``new_shape`` is invalid for this grid.
         """
         new_shape = _as_int_tuple(new_shape, "new shape", minimum=0)
         if len(new_shape) != self.ndim:
@@ -126,11 +148,18 @@ class RegularChunkGrid:
                 f"new shape {new_shape} has {len(new_shape)} dimensions but the array shape "
                 f"{self.shape} has {self.ndim}"
             )
-        # The number of leading chunks in each dimension that still hold part of the new array.
-        kept = [
-            min(-(-length // chunk), count)
+        return tuple(
+            min(_chunk_count(length, chunk), count)
             for length, chunk, count in zip(new_shape, self.chunk_shape, self.grid_shape)
-        ]
+        )
+
+    def chunks_outside(self, new_shape: Sequence[int]) -> Iterator[tuple[int, ...]]:
+        """The chunks of this grid that lie wholly outside an array of ``new_shape``.
+
+        These are the chunks a resize to ``new_shape`` must delete; chunks that are only cut by the
+        new edge are kept. Raises MetadataError when ``new_shape`` is invalid for this grid.
+        """
+        kept = self.chunks_kept(new_shape)
         # The chunks outside are a union of disjoint boxes: box d holds the chunks that are inside
         # in every dimension before d and outside in dimension d, whatever they are after d.
         boxes = []
@@ -157,5 +186,5 @@ def auto_chunk_shape(shape: tuple[int, ...], itemsize: int, target_bytes: int = 
         longest = chunk_shape.index(max(chunk_shape))
         if chunk_shape[longest] == 1:
             break
-        chunk_shape[longest] = -(-chunk_shape[longest] // 2)
+        chunk_shape[longest] = ceil_div(chunk_shape[longest], 2)
     return tuple(chunk_shape)

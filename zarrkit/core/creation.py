@@ -8,16 +8,20 @@ codecs, numcodecs codecs or their JSON forms; "auto" takes :func:`~zarrkit.codec
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from zarrkit.codecs import ChunkSpec, CodecPipeline, ShardingCodec, TransposeCodec, as_codec, default_codecs
 from zarrkit.codecs.numcodecs_codec import numcodecs_config
 from zarrkit.core.array import Array
 from zarrkit.core.chunk_grid import auto_chunk_shape
-from zarrkit.core.node import prepare_node_path, write_node_metadata
-from zarrkit.errors import MetadataError
-from zarrkit.metadata import ArrayMetadata
+from zarrkit.core.node import create_node
+from zarrkit.errors import MetadataError, UnsupportedFeature
+from zarrkit.metadata import ArrayMetadata, parse_int_tuple
+from zarrkit.metadata._common import is_json_int, parse_attributes
 from zarrkit.metadata.chunk_keys import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrkit.metadata.dtypes import DataType, data_type_from_user
 from zarrkit.metadata.fill_value import default_fill_value, fill_value_from_user
@@ -38,11 +42,11 @@ def create_array(
     """Create an array at ``path`` (and any missing parent groups) and return it.
 
     Takes the keywords of :func:`array_metadata`. Raises NodeExists when a node is there and
-    ``overwrite`` is false, and MetadataError for invalid keywords.
+    ``overwrite`` is false, and MetadataError for invalid or unknown keywords.
     """
+    check_array_keywords(kwargs, where=f"array {'/' + path!r}")
     metadata = array_metadata(path=path, **kwargs)
-    sync(prepare_node_path(store, path, zarr_format=metadata.zarr_format, overwrite=overwrite))
-    sync(write_node_metadata(store, path, metadata))
+    sync(create_node(store, path, metadata, overwrite=overwrite))
     return Array(store, path, metadata, write_empty_chunks=write_empty_chunks)
 
 
@@ -52,7 +56,7 @@ def array_metadata(
     shape: int | Sequence[int],
     dtype: Any,
     chunks: int | Sequence[int] | str = "auto",
-    shards: Sequence[int] | None = None,
+    shards: int | Sequence[int] | None = None,
     filters: Any = "auto",
     compressors: Any = "auto",
     serializer: Any = "auto",
@@ -63,20 +67,28 @@ def array_metadata(
     chunk_key_encoding: Any = None,
     dimension_names: Sequence[str | None] | None = None,
 ) -> ArrayMetadata:
-    """The metadata of a new array, validated. Raises MetadataError naming the array and the keyword."""
+    """The metadata of a new array, validated.
+
+    ``shape``, ``chunks`` and ``shards`` take an integer (``chunks`` and ``shards``: the same length
+    in every dimension) or a sequence of integers, Python or NumPy. With ``shards`` and
+    ``chunks="auto"`` the automatic chunk shape is cut from the shard shape. Raises MetadataError
+    naming the array and the keyword, and UnsupportedFeature for ``shards="auto"``.
+    """
     where = f"array {'/' + path!r}"
-    array_shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    array_shape = parse_int_tuple((shape,) if _is_integer(shape) else shape, where=where, field="shape", minimum=0)
     if zarr_format not in (2, 3):
         raise MetadataError(f"{where}: zarr_format must be 2 or 3, got {zarr_format!r}")
     if order not in (None, "C", "F"):
         raise MetadataError(f"{where}: order must be 'C' or 'F', got {order!r}")
+    user_attributes = {} if attributes is None else parse_attributes(attributes, where=where)
     data_type = data_type_from_user(dtype, zarr_format=zarr_format)
-    chunk_shape = _chunk_shape(chunks, array_shape, data_type, where)
+    shard_shape = None if shards is None else _shard_shape(shards, array_shape, where)
+    chunk_shape = _chunk_shape(chunks, array_shape if shard_shape is None else shard_shape, data_type, where)
     fill = fill_value_from_user(fill_value, data_type, path=path)
     if zarr_format == 2:
         return _v2_metadata(
-            where, array_shape, chunk_shape, data_type, fill, shards, filters, compressors, serializer,
-            order, attributes, chunk_key_encoding, dimension_names,
+            where, array_shape, chunk_shape, data_type, fill, shard_shape, filters, compressors, serializer,
+            order, user_attributes, chunk_key_encoding, dimension_names,
         )
     defaults = default_codecs(data_type, zarr_format=3)
     array_array = list(defaults.filters if filters == "auto" else _codecs(filters, path))
@@ -86,8 +98,8 @@ def array_metadata(
     bytes_bytes = defaults.compressors if compressors == "auto" else _codecs(compressors, path)
     codecs = [*array_array, array_bytes, *bytes_bytes]
     grid_shape = chunk_shape
-    if shards is not None:
-        grid_shape = tuple(shards)
+    if shard_shape is not None:
+        grid_shape = shard_shape
         codecs = [ShardingCodec(chunk_shape=chunk_shape, codecs=codecs)]
     if fill is None:
         fill = default_fill_value(data_type)
@@ -103,8 +115,21 @@ def array_metadata(
         codecs=tuple(codec.to_json() for codec in pipeline.codecs),
         chunk_key_encoding=_chunk_key_encoding(chunk_key_encoding, "default", where),
         dimension_names=None if dimension_names is None else tuple(dimension_names),
-        attributes=dict(attributes or {}),
+        attributes=user_attributes,
     )
+
+
+CREATE_ARRAY_KEYWORDS = frozenset(inspect.signature(array_metadata).parameters) - {"path"} | {"write_empty_chunks"}
+"""The keywords :func:`create_array` takes besides ``path`` and ``overwrite``."""
+
+
+def check_array_keywords(keywords: dict[str, Any], *, where: str) -> None:
+    """Raise MetadataError naming ``where`` when ``keywords`` holds a name :func:`create_array` does not take."""
+    unknown = sorted(set(keywords) - CREATE_ARRAY_KEYWORDS)
+    if unknown:
+        raise MetadataError(
+            f"{where}: unknown array keywords {unknown}; the keywords are {sorted(CREATE_ARRAY_KEYWORDS)}"
+        )
 
 
 def _v2_metadata(
@@ -113,12 +138,12 @@ def _v2_metadata(
     chunk_shape: tuple[int, ...],
     data_type: DataType,
     fill: Any,
-    shards: Any,
+    shards: tuple[int, ...] | None,
     filters: Any,
     compressors: Any,
     serializer: Any,
     order: str | None,
-    attributes: dict[str, Any] | None,
+    attributes: dict[str, Any],
     chunk_key_encoding: Any,
     dimension_names: Sequence[str | None] | None,
 ) -> ArrayMetadataV2:
@@ -139,7 +164,7 @@ def _v2_metadata(
     encoding = _chunk_key_encoding(chunk_key_encoding, "v2", where)
     if encoding.name != "v2":
         raise MetadataError(f"{where}: Zarr v2 uses the 'v2' chunk key encoding, got {encoding.name!r}")
-    all_attributes = dict(attributes or {})
+    all_attributes = dict(attributes)
     if dimension_names is not None:
         all_attributes["_ARRAY_DIMENSIONS"] = list(dimension_names)
     return ArrayMetadataV2(
@@ -155,15 +180,37 @@ def _v2_metadata(
     )
 
 
+def _is_integer(value: Any) -> bool:
+    return is_json_int(value) or isinstance(value, np.integer)
+
+
 def _chunk_shape(chunks: Any, shape: tuple[int, ...], data_type: DataType, where: str) -> tuple[int, ...]:
+    """The chunk shape for an array (or shard) of ``shape``: "auto", one length for every dimension,
+    or one length per dimension."""
     if isinstance(chunks, str):
         if chunks != "auto":
             raise MetadataError(f"{where}: chunks must be 'auto', an integer or a tuple, got {chunks!r}")
         return auto_chunk_shape(shape, data_type.dtype.itemsize)
-    chunk_shape = (chunks,) * len(shape) if isinstance(chunks, int) else tuple(chunks)
-    if len(chunk_shape) != len(shape) or not all(isinstance(c, int) and c > 0 for c in chunk_shape):
+    chunk_shape = parse_int_tuple(
+        (chunks,) * len(shape) if _is_integer(chunks) else chunks, where=where, field="chunks", minimum=1
+    )
+    if len(chunk_shape) != len(shape):
         raise MetadataError(f"{where}: chunks {chunks!r} must be {len(shape)} positive integers for shape {shape}")
     return chunk_shape
+
+
+def _shard_shape(shards: Any, shape: tuple[int, ...], where: str) -> tuple[int, ...]:
+    """The shard shape: one length for every dimension or one length per dimension."""
+    if isinstance(shards, str):
+        raise UnsupportedFeature(
+            f"{where}: shards={shards!r} is not supported; pass the shard shape as a tuple of integers"
+        )
+    shard_shape = parse_int_tuple(
+        (shards,) * len(shape) if _is_integer(shards) else shards, where=where, field="shards", minimum=1
+    )
+    if len(shard_shape) != len(shape):
+        raise MetadataError(f"{where}: shards {shards!r} must be {len(shape)} positive integers for shape {shape}")
+    return shard_shape
 
 
 def _chunk_key_encoding(value: Any, default: str, where: str) -> ChunkKeyEncoding:

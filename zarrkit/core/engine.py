@@ -17,13 +17,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from zarrkit.codecs.base import ChunkSpec
+from zarrkit.codecs.fill import FillMatcher
 from zarrkit.codecs.pipeline import chunk_spec, pipeline_for
 from zarrkit.codecs.sharding import ShardIndex
+from zarrkit.core.chunk_grid import ceil_div
 from zarrkit.core.indexing import ChunkProjection
 from zarrkit.errors import CodecError
 from zarrkit.metadata import ArrayMetadata
@@ -62,8 +66,8 @@ class ChunkEngine:
             self._spec = ChunkSpec(self.chunk_shape, spec.dtype, spec.fill_value)
             self._shard_shape = spec.shape
             self._chunks_per_shard = self.sharding.chunks_per_shard(spec.shape)
-            self._inner_per_shard = math.prod(self._chunks_per_shard)
-        self._fill_row = _fill_bytes(self.fill_value, metadata.dtype)
+            self._index_range = self.sharding.index_byte_range(self._chunks_per_shard)
+        self._fill = FillMatcher(self.fill_value, metadata.dtype)
         chunk_nbytes = max(1, math.prod(self.chunk_shape) * max(metadata.dtype.itemsize, 1))
         self._batch_chunks = max(1, min(MAX_BATCH_CHUNKS, BATCH_BYTES // chunk_nbytes))
 
@@ -88,27 +92,26 @@ class ChunkEngine:
         raises for failures other than a missing key.
         """
         if self.sharding is None:
-            batches, fetch = self._batches(projections), self._fetch_chunks
+            work = [(batch, partial(self._fetch_chunks, batch)) for batch in self._batches(projections)]
         else:
-            batches, fetch = self._shard_batches(projections), self._fetch_inner_chunks
+            work = [(b.projections, partial(self._fetch_inner_chunks, b)) for b in self._shard_batches(projections)]
 
-        async def read_batch(batch: Batch) -> None:
-            chunks = await fetch(batch)
+        async def read_batch(batch: Batch, fetch: Callable[[], Awaitable[list[Any]]]) -> None:
+            chunks = await fetch()
             await run_in_pool(self._decode_into, batch, chunks, out)
 
-        await _bounded_gather(read_batch(batch) for batch in batches)
+        await _bounded_gather(read_batch(batch, fetch) for batch, fetch in work)
 
     async def _fetch_chunks(self, batch: Batch) -> list[Any]:
         return await self.store.get_many([(self.storage_key(p.chunk_coords), None) for p in batch])
 
-    async def _fetch_inner_chunks(self, batch: Batch) -> list[Any]:
-        """The encoded inner chunks of ``batch`` (None where missing), fetched shard by shard."""
-        by_shard = _group_by(batch, lambda p: self._shard_of(p.chunk_coords))
+    async def _fetch_inner_chunks(self, shard_batch: ShardBatch) -> list[Any]:
+        """The encoded inner chunks of a batch (None where missing), fetched shard by shard."""
+        batch, by_shard = shard_batch.projections, shard_batch.shards
         whole = [s for s, members in by_shard.items() if len(members) == self._inner_chunks_inside(s)]
-        partial = [s for s in by_shard if len(by_shard[s]) != self._inner_chunks_inside(s)]
-        index_range = self.sharding.index_byte_range(self._chunks_per_shard)
+        ranged = [s for s, members in by_shard.items() if len(members) != self._inner_chunks_inside(s)]
         answers = await self.store.get_many(
-            [(self.storage_key(s), None) for s in whole] + [(self.storage_key(s), index_range) for s in partial]
+            [(self.storage_key(s), None) for s in whole] + [(self.storage_key(s), self._index_range) for s in ranged]
         )
         found: list[Any] = [None] * len(batch)
         shards = [(shard_coords, blob) for shard_coords, blob in zip(whole, answers) if blob is not None]
@@ -117,7 +120,7 @@ class ChunkEngine:
             await run_in_pool(self._cut_shards, batch, by_shard, shards, found)
         requests: list[tuple[str, tuple[int, int]]] = []
         wanted: list[int] = []
-        for shard_coords, index_blob in zip(partial, answers[len(whole) :]):
+        for shard_coords, index_blob in zip(ranged, answers[len(whole) :]):
             if index_blob is None:
                 continue
             index = self._decode_index(shard_coords, index_blob, None)
@@ -142,9 +145,8 @@ class ChunkEngine:
         self, batch: Batch, by_shard: dict[Any, list[int]], shards: list[tuple[tuple[int, ...], Any]], found: list[Any]
     ) -> None:
         """Fill ``found`` with the inner chunks of ``batch`` sliced out of whole shards (None where empty)."""
-        index_range = self.sharding.index_byte_range(self._chunks_per_shard)
         for shard_coords, blob in shards:
-            index = self._decode_index(shard_coords, _index_bytes(blob, index_range), len(blob))
+            index = self._decode_index(shard_coords, _index_bytes(blob, self._index_range), len(blob))
             view = memoryview(blob)
             for position in by_shard[shard_coords]:
                 byte_range = index.byte_range(self._position_in_shard(batch[position].chunk_coords))
@@ -194,10 +196,10 @@ class ChunkEngine:
 
     async def _write_batch(self, batch: Batch, value: np.ndarray) -> None:
         keys = [self.storage_key(p.chunk_coords) for p in batch]
-        partial = [i for i, p in enumerate(batch) if not p.is_complete_chunk]
+        incomplete = [i for i, p in enumerate(batch) if not p.is_complete_chunk]
         existing: dict[int, Any] = {}
-        if partial:
-            existing = dict(zip(partial, await self.store.get_many([(keys[i], None) for i in partial])))
+        if incomplete:
+            existing = dict(zip(incomplete, await self.store.get_many([(keys[i], None) for i in incomplete])))
         encoded = await run_in_pool(self._merge_and_encode_batch, batch, existing, value)
         await self._put(list(zip(keys, encoded)))
 
@@ -213,24 +215,27 @@ class ChunkEngine:
         else:
             chunk = np.full(self.chunk_shape, self.fill_value, dtype=self.metadata.dtype)
         chunk[projection.chunk_selection] = value[projection.out_selection]
-        if not self.write_empty_chunks and self._holds_only_fill(chunk):
+        if not self.write_empty_chunks and self._fill.matches(chunk):
             return None
-        return self._pipeline.encode(chunk, self._spec)
+        try:
+            return self._pipeline.encode(chunk, self._spec)
+        except Exception as error:
+            raise CodecError(f"cannot encode chunk {self._describe_chunk(projection.chunk_coords)}: {error}") from error
 
-    async def _write_shards(self, batch: Batch, value: np.ndarray) -> None:
-        by_shard = _group_by(batch, lambda p: self._shard_of(p.chunk_coords))
+    async def _write_shards(self, shard_batch: ShardBatch, value: np.ndarray) -> None:
+        batch, by_shard = shard_batch.projections, shard_batch.shards
         shards = list(by_shard)
         keys = [self.storage_key(s) for s in shards]
         # A shard whose every inner chunk is overwritten whole is built without reading it.
-        partial = [
+        incomplete = [
             i
             for i, s in enumerate(shards)
             if len(by_shard[s]) != self._inner_chunks_inside(s)
             or not all(batch[k].is_complete_chunk for k in by_shard[s])
         ]
         existing: dict[int, Any] = {}
-        if partial:
-            existing = dict(zip(partial, await self.store.get_many([(keys[i], None) for i in partial])))
+        if incomplete:
+            existing = dict(zip(incomplete, await self.store.get_many([(keys[i], None) for i in incomplete])))
         encoded = await run_in_pool(
             lambda: [
                 self._build_shard(s, [batch[k] for k in by_shard[s]], existing.get(i), value)
@@ -244,13 +249,8 @@ class ChunkEngine:
     ) -> bytes | None:
         inner: dict[tuple[int, ...], Any] = {}
         if old_shard is not None:
-            index_range = self.sharding.index_byte_range(self._chunks_per_shard)
-            index = self._decode_index(shard_coords, _index_bytes(old_shard, index_range), len(old_shard))
-            view = memoryview(old_shard)
-            for position in np.ndindex(*self._chunks_per_shard):
-                byte_range = index.byte_range(position)
-                if byte_range is not None:
-                    inner[position] = view[byte_range[0] : byte_range[0] + byte_range[1]]
+            index = self._decode_index(shard_coords, _index_bytes(old_shard, self._index_range), len(old_shard))
+            inner.update(index.inner_chunks(old_shard))
         for projection in projections:
             position = self._position_in_shard(projection.chunk_coords)
             encoded = self._merge_and_encode(projection, inner.get(position), value)
@@ -269,21 +269,13 @@ class ChunkEngine:
     def _is_edge(self, chunk_coords: tuple[int, ...]) -> bool:
         return any((c + 1) * n > s for c, n, s in zip(chunk_coords, self.chunk_shape, self.metadata.shape))
 
-    def _holds_only_fill(self, chunk: np.ndarray) -> bool:
-        if self._fill_row is None:
-            return bool(np.all(chunk == self.fill_value))
-        # Compare bit patterns, so -0.0 is not taken for 0.0 and NaN equals a NaN fill value.
-        raw = np.ascontiguousarray(chunk).view(np.uint8).reshape(-1, chunk.dtype.itemsize)
-        if raw.shape[0] and not np.array_equal(raw[0], self._fill_row):
-            return False
-        return bool((raw == self._fill_row).all())
-
     def _inner_chunks_inside(self, shard_coords: tuple[int, ...]) -> int:
         """How many inner chunks of a shard lie (at least partly) inside the array."""
         count = 1
-        for s, per_shard, inner, size in zip(shard_coords, self._chunks_per_shard, self.chunk_shape, self.metadata.shape):
-            first = s * per_shard
-            count *= max(0, min(per_shard, -(-size // inner) - first))
+        for shard_index, per_shard, inner, length in zip(
+            shard_coords, self._chunks_per_shard, self.chunk_shape, self.metadata.shape
+        ):
+            count *= max(0, min(per_shard, ceil_div(length, inner) - shard_index * per_shard))
         return count
 
     def _batches(self, projections: Iterable[ChunkProjection]) -> list[Batch]:
@@ -291,45 +283,43 @@ class ChunkEngine:
         size = self._batch_size(len(items))
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    def _shard_batches(self, projections: Iterable[ChunkProjection]) -> list[Batch]:
+    def _shard_batches(self, projections: Iterable[ChunkProjection]) -> list[ShardBatch]:
         """Batches that never split a shard, so each shard is fetched or written by one batch."""
         items = list(projections)
-        by_shard = _group_by(items, lambda p: self._shard_of(p.chunk_coords))
+        by_shard: dict[tuple[int, ...], list[ChunkProjection]] = {}
+        for projection in items:
+            by_shard.setdefault(self._shard_of(projection.chunk_coords), []).append(projection)
         size = self._batch_size(len(items))
-        batches: list[Batch] = []
-        current: Batch = []
-        for members in by_shard.values():
-            current.extend(items[k] for k in members)
-            if len(current) >= size:
+        batches: list[ShardBatch] = []
+        current = ShardBatch([], {})
+        for shard_coords, members in by_shard.items():
+            start = len(current.projections)
+            current.projections.extend(members)
+            current.shards[shard_coords] = list(range(start, start + len(members)))
+            if len(current.projections) >= size:
                 batches.append(current)
-                current = []
-        if current:
+                current = ShardBatch([], {})
+        if current.projections:
             batches.append(current)
         return batches
 
     def _batch_size(self, count: int) -> int:
         # Enough batches to keep every codec thread busy, none larger than BATCH_BYTES.
-        return max(1, min(self._batch_chunks, -(-count // (2 * pool_size()))))
+        return max(1, min(self._batch_chunks, ceil_div(count, 2 * pool_size())))
 
 
-def _group_by(items: Sequence[ChunkProjection], key: Callable[[ChunkProjection], Any]) -> dict[Any, list[int]]:
-    groups: dict[Any, list[int]] = {}
-    for position, item in enumerate(items):
-        groups.setdefault(key(item), []).append(position)
-    return groups
+@dataclass
+class ShardBatch:
+    """The inner-chunk projections of a few whole shards, and where each shard's are in the list."""
+
+    projections: Batch
+    shards: dict[tuple[int, ...], list[int]]
 
 
 def _index_bytes(shard: Any, index_range: tuple[int, int | None]) -> memoryview:
     offset, length = index_range
     view = memoryview(shard)
     return view[offset:] if length is None else view[offset : offset + length]
-
-
-def _fill_bytes(fill_value: Any, dtype: np.dtype) -> np.ndarray | None:
-    """The fill value's bytes as a row to compare chunks against, or None for object dtypes."""
-    if dtype.hasobject:
-        return None
-    return np.frombuffer(np.array(fill_value, dtype=dtype).tobytes(), dtype=np.uint8)
 
 
 async def _bounded_gather(coroutines: Iterable[Awaitable[None]]) -> None:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from zarrkit.core.chunk_grid import RegularChunkGrid
+from zarrkit.core.chunk_grid import RegularChunkGrid, ceil_div
 from zarrkit.errors import SelectionError, UnsupportedFeature
 
 
@@ -71,8 +71,11 @@ def _error(
     return SelectionError(f"{message}{where} ({context or f'array shape {shape}'})")
 
 
-def _integer_or_none(item: Any) -> int | None:
-    """``item`` as a Python int when it is an integer scalar (not a bool), else None."""
+def integer_or_none(item: Any) -> int | None:
+    """``item`` as a Python int when it is an integer scalar (not a bool) or a 0-d integer array, else None.
+
+    NumPy indexes with a 0-d integer array as with an integer.
+    """
     if isinstance(item, (bool, np.bool_)):
         return None
     if isinstance(item, (int, np.integer)):
@@ -157,7 +160,7 @@ def is_basic_selection(selection: Any) -> bool:
     """Whether ``selection`` holds only integers, slices and Ellipsis (so BasicIndexer takes it)."""
     items = selection if isinstance(selection, tuple) else (selection,)
     return all(
-        item is Ellipsis or isinstance(item, slice) or _integer_or_none(item) is not None for item in items
+        item is Ellipsis or isinstance(item, slice) or integer_or_none(item) is not None for item in items
     )
 
 
@@ -189,10 +192,6 @@ def _project_integer(index: int, length: int, chunk: int) -> _DimIndexer:
     return _DimIndexer([_DimProjection(chunk_index, local, None, is_complete)], None, False)
 
 
-def _ceil_div(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
-
-
 def _project_range(selected: range, length: int, chunk: int) -> _DimIndexer:
     """Project the indices of ``selected`` (increasing or decreasing) onto the chunks."""
     count = len(selected)
@@ -217,10 +216,10 @@ def _project_range(selected: range, length: int, chunk: int) -> _DimIndexer:
         chunk_stop = min(chunk_start + chunk, length)
         # The result positions j whose index first + j * step falls inside this chunk.
         if step > 0:
-            j_start = max(0, _ceil_div(chunk_start - first, step))
-            j_stop = min(count, _ceil_div(chunk_stop - first, step))
+            j_start = max(0, ceil_div(chunk_start - first, step))
+            j_stop = min(count, ceil_div(chunk_stop - first, step))
         else:
-            j_start = max(0, _ceil_div(first - chunk_stop + 1, -step))
+            j_start = max(0, ceil_div(first - chunk_stop + 1, -step))
             j_stop = min(count, (first - chunk_start) // -step + 1)
         local_start = first + j_start * step - chunk_start
         local_stop = first + (j_stop - 1) * step - chunk_start + (1 if step > 0 else -1)
@@ -323,7 +322,7 @@ def _project_basic_item(item: Any, dim: int, grid: RegularChunkGrid) -> _DimInde
     length, chunk = grid.shape[dim], grid.chunk_shape[dim]
     if isinstance(item, slice):
         return _project_range(_normalize_slice(item, dim, grid.shape), length, chunk)
-    index = _integer_or_none(item)
+    index = integer_or_none(item)
     if index is not None:
         return _project_integer(_normalize_integer(index, dim, grid.shape), length, chunk)
     if isinstance(item, (float, np.floating)):
@@ -435,7 +434,7 @@ class BlockIndexer(_ProductIndexer):
         dims = []
         for dim, item in enumerate(expand_selection(selection, grid_shape, context)):
             length, chunk = grid.shape[dim], grid.chunk_shape[dim]
-            index = _integer_or_none(item)
+            index = integer_or_none(item)
             if index is not None:
                 block = _normalize_integer(index, dim, grid_shape, context)
                 blocks = range(block, block + 1)

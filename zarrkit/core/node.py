@@ -6,9 +6,9 @@ import dataclasses
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from zarrkit.errors import NodeExists, NodeNotFound, ReadOnlyError
+from zarrkit.errors import MetadataError, NodeExists, NodeNotFound, ReadOnlyError
 from zarrkit.metadata import METADATA_KEYS, ArrayMetadata, GroupMetadata, parse_node
-from zarrkit.metadata.paths import join_path
+from zarrkit.metadata.paths import child_path, join_path
 from zarrkit.metadata.v2 import GroupMetadataV2
 from zarrkit.metadata.v3 import GroupMetadataV3
 from zarrkit.runtime import sync
@@ -53,31 +53,44 @@ async def write_node_metadata(store: Store, path: str, metadata: NodeMetadata) -
         await store.delete(join_path(path, ".zattrs"))
 
 
-async def prepare_node_path(store: Store, path: str, *, zarr_format: int, overwrite: bool) -> None:
-    """Make room for a new node at ``path`` and make sure every ancestor is a group.
+async def create_node(store: Store, path: str, metadata: NodeMetadata, *, overwrite: bool) -> None:
+    """Write a new node at ``path``, making room for it and making sure every ancestor is a group.
 
-    A node already at ``path`` raises NodeExists unless ``overwrite``, in which case it and
-    everything below it is deleted. Missing ancestors become groups of ``zarr_format``; an array
-    among them raises NodeExists.
+    Every name on ``path`` must follow the node-name rules (MetadataError otherwise). Missing
+    ancestors become groups of the node's Zarr format. A node already at ``path`` raises
+    NodeExists unless ``overwrite``, in which case it and everything below it is deleted first; an
+    array among the ancestors raises NodeExists before anything is deleted.
     """
+    if path:
+        child_path("", path)  # new nodes get names the spec allows; reading stays lenient
     parts = path.split("/") if path else []
     ancestors = ["/".join(parts[:depth]) for depth in range(len(parts))]
     *ancestor_metadata, existing = await read_nodes_metadata(store, [*ancestors, path])
+    for ancestor, found in zip(ancestors, ancestor_metadata):
+        if found is not None and not isinstance(found, GroupMetadata):
+            raise NodeExists(f"cannot create {'/' + path!r}: {'/' + ancestor!r} is an array, not a group")
     if existing is not None and not overwrite:
-        raise NodeExists(f"a {_kind(existing)} already exists at {'/' + path!r}; pass overwrite=True to replace it")
+        raise NodeExists(f"{_describe(existing)} already exists at {'/' + path!r}; pass overwrite=True to replace it")
     if overwrite:
         await store.delete_prefix(f"{path}/" if path else "")
         await store.delete_many([join_path(path, name) for name in METADATA_KEYS])
-    group_type = GroupMetadataV2 if zarr_format == 2 else GroupMetadataV3
-    for ancestor, metadata in zip(ancestors, ancestor_metadata):
-        if metadata is None:
-            await write_node_metadata(store, ancestor, group_type())
-        elif not isinstance(metadata, GroupMetadata):
-            raise NodeExists(f"cannot create {'/' + path!r}: {'/' + ancestor!r} is an array, not a group")
+    missing = [ancestor for ancestor, found in zip(ancestors, ancestor_metadata) if found is None]
+    for ancestor in missing:
+        await write_node_metadata(store, ancestor, empty_group_metadata(metadata.zarr_format))
+    await write_node_metadata(store, path, metadata)
 
 
-def _kind(metadata: NodeMetadata) -> str:
-    return "group" if isinstance(metadata, GroupMetadata) else "array"
+def empty_group_metadata(zarr_format: int) -> GroupMetadata:
+    """The metadata of a group without attributes. Raises MetadataError for a format other than 2 or 3."""
+    if zarr_format == 2:
+        return GroupMetadataV2()
+    if zarr_format == 3:
+        return GroupMetadataV3()
+    raise MetadataError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
+
+
+def _describe(metadata: NodeMetadata) -> str:
+    return "a group" if isinstance(metadata, GroupMetadata) else "an array"
 
 
 class Attributes(MutableMapping[str, Any]):

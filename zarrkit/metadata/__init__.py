@@ -5,9 +5,11 @@ write what ``to_documents()`` returns. Every malformed document raises
 :class:`~zarrkit.errors.MetadataError` naming the node path and the field.
 """
 
+from ._common import describe_node, parse_int_tuple, parse_named_object
 from .chunk_keys import ChunkKeyEncoding, parse_chunk_key_encoding
 from .consolidated import ConsolidatedMetadata
 from .dtypes import (
+    OBJECT_CODECS,
     DataType,
     data_type_from_user,
     parse_v2_dtype,
@@ -24,13 +26,14 @@ from .fill_value import (
     parse_fill_value,
 )
 from .nodes import METADATA_KEYS, ArrayMetadata, GroupMetadata, NodeMetadata, parse_node
-from .paths import check_node_name, join_path, normalize_path
+from .paths import check_node_name, child_path, join_path, normalize_path
 from .v2 import ArrayMetadataV2, GroupMetadataV2
 from .v3 import DEFAULT_CHUNK_KEY_ENCODING, ArrayMetadataV3, GroupMetadataV3
 
 __all__ = [
     "DEFAULT_CHUNK_KEY_ENCODING",
     "METADATA_KEYS",
+    "OBJECT_CODECS",
     "ArrayMetadata",
     "ArrayMetadataV2",
     "ArrayMetadataV3",
@@ -43,14 +46,18 @@ __all__ = [
     "GroupMetadataV3",
     "NodeMetadata",
     "check_node_name",
+    "child_path",
     "data_type_from_user",
     "default_fill_value",
+    "describe_node",
     "fill_value_from_user",
     "fill_value_json",
     "join_path",
     "normalize_path",
     "parse_chunk_key_encoding",
     "parse_fill_value",
+    "parse_int_tuple",
+    "parse_named_object",
     "parse_node",
     "parse_v2_dtype",
     "parse_v3_data_type",

@@ -36,20 +36,29 @@ def relocate(error: MetadataError, kind: str, path: str) -> MetadataError:
     return MetadataError(message)
 
 
-def load_json_document(data: bytes | str | Mapping[str, Any], *, path: str, key: str) -> dict[str, Any]:
+def load_json_document(
+    data: bytes | bytearray | memoryview | str | Mapping[str, Any], *, path: str, key: str
+) -> dict[str, Any]:
     """Decode the metadata document stored under ``key`` at node ``path`` into a JSON object.
 
     Accepts bytes, text, or an already decoded mapping (consolidated metadata holds decoded
-    documents). Raises MetadataError when the bytes are not UTF-8 JSON or not a JSON object.
+    documents). Raises MetadataError when the value is none of those, when the bytes are not UTF-8
+    JSON (or nest too deeply to decode), or when they do not hold a JSON object.
     """
     if isinstance(data, Mapping):
         return dict(data)
     where = f"{describe_node('node', path)}: document '{key}'"
+    if isinstance(data, memoryview):
+        data = data.tobytes()
+    if not isinstance(data, (bytes, bytearray, str)):
+        raise MetadataError(f"{where} must be a JSON object, got {type(data).__name__} {data!r}")
     try:
         # NaN and Infinity are not JSON, but zarr-python writes them in attributes; accept them.
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MetadataError(f"{where} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise MetadataError(f"{where} nests too deeply to be decoded") from None
     if not isinstance(document, dict):
         raise MetadataError(f"{where} must hold a JSON object, got {type(document).__name__}")
     return document

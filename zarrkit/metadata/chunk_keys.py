@@ -7,13 +7,12 @@ separator of their ``dimension_separator`` field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from zarrkit.errors import MetadataError
 
-from ._common import describe_node
+from ._common import describe_node, parse_named_object
 
 _DEFAULT_SEPARATOR = {"default": "/", "v2": "."}
 
@@ -82,20 +81,12 @@ def parse_chunk_key_encoding(value: Any, *, path: str) -> ChunkKeyEncoding:
     encoding (``must_understand: false`` cannot make a chunk key encoding optional) or for a bad
     configuration.
     """
-    where = f"{describe_node('array', path)}: field 'chunk_key_encoding'"
-    if isinstance(value, str):
-        value = {"name": value}
-    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
-        raise MetadataError(f"{where} must be a name or an object with a string 'name', got {value!r}")
-    name = value["name"]
+    array = describe_node("array", path)
+    encoding = parse_named_object(value, where=array, field="chunk_key_encoding")
+    where = f"{array}: field 'chunk_key_encoding'"
+    name, configuration = encoding["name"], encoding["configuration"]
     if name not in _DEFAULT_SEPARATOR:
         raise MetadataError(f"{where}: unknown chunk key encoding {name!r}; expected 'default' or 'v2'")
-    unknown_members = set(value) - {"name", "configuration", "must_understand"}
-    if unknown_members:
-        raise MetadataError(f"{where} has unknown members {sorted(unknown_members)}")
-    configuration = value.get("configuration", {})
-    if not isinstance(configuration, Mapping):
-        raise MetadataError(f"{where}: 'configuration' must be an object, got {configuration!r}")
     unknown_options = set(configuration) - {"separator"}
     if unknown_options:
         raise MetadataError(f"{where}: unknown configuration members {sorted(unknown_options)}")

@@ -54,7 +54,12 @@ class ConsolidatedMetadata:
         object.__setattr__(self, "nodes", nodes)
 
     def children(self, path: str = "") -> dict[str, Node]:
-        """The direct children of the node at ``path`` (relative to the group), by name."""
+        """The direct children of the node at ``path`` (relative to the group), by name.
+
+        ``""`` (the default) is the group itself; a path no node has, or an array's, has no children.
+        It lets a group opened with consolidated metadata list its members without reading the store.
+        Raises MetadataError for a malformed path (see :func:`~zarrkit.metadata.paths.normalize_path`).
+        """
         parent_path = normalize_path(path)
         children = {}
         for node_path, node in self.nodes.items():

@@ -21,7 +21,7 @@ import numpy as np
 
 from zarrkit.errors import MetadataError, UnsupportedFeature
 
-from ._common import describe_node, is_json_int
+from ._common import describe_node, is_json_int, parse_named_object
 
 VlenKind = Literal["string", "bytes"]
 
@@ -58,9 +58,14 @@ _V3_STRUCT_NAMES = ("structured", "struct")
 _RAW_BITS = re.compile(r"r([1-9][0-9]*)")
 _DATETIME_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as", "generic")
 
-# The v2 object codecs that define what the elements of an object ("|O") array are.
-_V2_OBJECT_CODECS: dict[str, VlenKind] = {"vlen-utf8": "string", "vlen-bytes": "bytes"}
-_V2_UNSUPPORTED_OBJECT_CODECS = ("vlen-array", "json", "json2", "msgpack", "msgpack2", "pickle")
+OBJECT_CODECS: dict[str, VlenKind] = {"vlen-utf8": "string", "vlen-bytes": "bytes"}
+"""The Zarr v2 object codecs zarrkit reads and writes, with the variable-length kind each stores.
+
+A v2 object (``"|O"``) array names one of them among its filters; it defines what the elements are.
+"""
+
+UNSUPPORTED_OBJECT_CODECS = ("vlen-array", "json", "json2", "msgpack", "msgpack2", "pickle")
+"""The other numcodecs object codecs: a v2 array that uses one is refused (UnsupportedFeature)."""
 
 # Float and complex sizes that Zarr can store (no long double).
 _FLOAT_SIZES = {"f": (2, 4, 8), "c": (8, 16)}
@@ -281,13 +286,13 @@ def _object_data_type(filters: Sequence[Mapping[str, Any]] | None, *, path: str)
     where = describe_node("array", path)
     for codec in filters or ():
         codec_id = codec.get("id")
-        if codec_id in _V2_OBJECT_CODECS:
-            return DataType(np.dtype(object), _V2_OBJECT_CODECS[codec_id])
-        if codec_id in _V2_UNSUPPORTED_OBJECT_CODECS:
+        if codec_id in OBJECT_CODECS:
+            return DataType(np.dtype(object), OBJECT_CODECS[codec_id])
+        if codec_id in UNSUPPORTED_OBJECT_CODECS:
             raise UnsupportedFeature(f"{where}: the object codec {codec_id!r} is not supported")
     raise MetadataError(
         f"{where}: field 'dtype' is the object dtype '|O' but field 'filters' names no object codec "
-        "(vlen-utf8 or vlen-bytes)"
+        f"({' or '.join(OBJECT_CODECS)})"
     )
 
 
@@ -302,7 +307,7 @@ def v2_dtype_json(data_type: DataType) -> str | list[Any]:
 
 def v2_object_codec_id(data_type: DataType) -> str | None:
     """The v2 object codec (first filter) a variable-length data type needs, else None."""
-    for codec_id, vlen in _V2_OBJECT_CODECS.items():
+    for codec_id, vlen in OBJECT_CODECS.items():
         if data_type.vlen == vlen:
             return codec_id
     return None
@@ -330,50 +335,43 @@ def parse_v3_data_type(value: Any, *, path: str) -> DataType:
     (``structured`` as zarr-python writes it, and the registered ``struct``). Raises MetadataError
     for anything else; a data type cannot be made optional with ``must_understand: false``.
     """
-    where = f"{describe_node('array', path)}: field 'data_type'"
-    data_type = _parse_v3(value, where=where)
+    array = describe_node("array", path)
+    data_type = _parse_v3(value, where=array, field="data_type")
     if data_type.vlen is None:
-        _check_fixed_dtype(data_type.dtype, zarr_format=3, where=where)
+        _check_fixed_dtype(data_type.dtype, zarr_format=3, where=f"{array}: field 'data_type'")
     return data_type
 
 
-def _parse_v3(value: Any, *, where: str) -> DataType:
-    if isinstance(value, Mapping):
-        name = value.get("name")
-        configuration = value.get("configuration", {})
-        unknown = set(value) - {"name", "configuration", "must_understand"}
-        if not isinstance(name, str) or unknown or not isinstance(configuration, Mapping):
-            raise MetadataError(f"{where}: {value!r} is not a data type object")
-    elif isinstance(value, str):
-        name, configuration = value, {}
-    else:
-        raise MetadataError(f"{where} must be a name or an object, got {value!r}")
-
+def _parse_v3(value: Any, *, where: str, field: str) -> DataType:
+    """The data type that ``value``, the member ``field`` of what ``where`` names, describes."""
+    data_type = parse_named_object(value, where=where, field=field)
+    name, configuration = data_type["name"], data_type["configuration"]
+    field_where = f"{where}: field '{field}'"
     if name in _V3_CORE_DTYPES:
-        _expect_configuration(configuration, set(), name=name, where=where)
+        _expect_configuration(configuration, set(), name=name, where=field_where)
         return DataType(_V3_CORE_DTYPES[name])
     raw_bits = _RAW_BITS.fullmatch(name)
     if raw_bits:
-        _expect_configuration(configuration, set(), name=name, where=where)
+        _expect_configuration(configuration, set(), name=name, where=field_where)
         bits = int(raw_bits.group(1))
         if bits % 8:
-            raise MetadataError(f"{where}: raw data type {name!r} must have a multiple of 8 bits")
+            raise MetadataError(f"{field_where}: raw data type {name!r} must have a multiple of 8 bits")
         return DataType(np.dtype(f"V{bits // 8}"))
     if name in _V3_STRING_NAMES:
-        _expect_configuration(configuration, set(), name=name, where=where)
+        _expect_configuration(configuration, set(), name=name, where=field_where)
         return STRING
     if name in _V3_BYTES_NAMES:
-        _expect_configuration(configuration, set(), name=name, where=where)
+        _expect_configuration(configuration, set(), name=name, where=field_where)
         return BYTES
     if name in _V3_DATETIME_NAMES:
-        return DataType(_parse_v3_datetime(name, configuration, where=where))
+        return DataType(_parse_v3_datetime(name, configuration, where=field_where))
     if name in ("null_terminated_bytes", "fixed_length_utf32", "raw_bytes"):
-        _expect_configuration(configuration, {"length_bytes"}, name=name, where=where)
-        return DataType(_parse_v3_fixed_length(name, configuration["length_bytes"], where=where))
+        _expect_configuration(configuration, {"length_bytes"}, name=name, where=field_where)
+        return DataType(_parse_v3_fixed_length(name, configuration["length_bytes"], where=field_where))
     if name in _V3_STRUCT_NAMES:
-        _expect_configuration(configuration, {"fields"}, name=name, where=where)
-        return DataType(_parse_v3_fields(configuration["fields"], where=where))
-    raise MetadataError(f"{where}: unknown data type {name!r}")
+        _expect_configuration(configuration, {"fields"}, name=name, where=field_where)
+        return DataType(_parse_v3_fields(configuration["fields"], where=field_where))
+    raise MetadataError(f"{field_where}: unknown data type {name!r}")
 
 
 def _expect_configuration(
@@ -436,7 +434,7 @@ def _parse_v3_fields(fields: Any, *, where: str) -> np.dtype:
             raise MetadataError(f"{where}: structured field name {name!r} must be a non-empty string")
         if name in names:
             raise MetadataError(f"{where}: structured field name {name!r} appears twice")
-        field_type = _parse_v3(field_type, where=f"{where}: field {name!r}")
+        field_type = _parse_v3(field_type, where=where, field=name)
         if field_type.vlen is not None:
             raise MetadataError(f"{where}: field {name!r}: variable-length fields cannot be stored")
         names.append(name)

@@ -24,7 +24,6 @@ import base64
 import binascii
 import math
 from collections.abc import Mapping
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -147,7 +146,13 @@ def _parse_complex(value: Any, dtype: np.dtype, *, zarr_format: int, where: str)
         raise MetadataError(f"{where}: expected [real, imag] for {dtype}, got {value!r}")
     part_size = dtype.itemsize // 2
     parts = [_parse_float(part, part_size, zarr_format=zarr_format, where=where) for part in value]
+    return _complex_from_parts(parts, dtype)
+
+
+def _complex_from_parts(parts: list[np.floating], dtype: np.dtype) -> np.complexfloating:
+    """The complex scalar of ``dtype`` made of the float scalars ``[real, imag]`` of half its size."""
     # Assemble through a byte view so NaN payloads in either part survive untouched.
+    part_size = dtype.itemsize // 2
     return np.array(parts, dtype=f"f{part_size}").view(f"c{dtype.itemsize}")[0]
 
 
@@ -264,14 +269,20 @@ def default_fill_value(data_type: DataType) -> np.generic | str | bytes:
 
 def fill_value_from_user(value: Any, data_type: DataType, *, path: str | None = None) -> FillValue:
     """Convert a fill value given in Python (``0``, ``np.nan``, ``"x"``, ``b"x"``, a tuple for a
-    structured type...) into the in-memory form of ``data_type``; None stays None.
+    structured type, ``[real, imag]`` for a complex type...) into the in-memory form of
+    ``data_type``; None stays None.
 
     Values that are already NumPy scalars of the dtype keep their exact bits. Raises MetadataError
-    naming the array at ``path`` when the value does not fit: a fractional or out-of-range integer,
-    a string too long for a fixed-length type, bytes of the wrong size for a raw or structured type.
+    naming the array at ``path`` when the value does not fit: anything but one value (a list,
+    tuple or array of several), a fractional or out-of-range integer, a bool or a string for a
+    number type, a string too long for a fixed-length type, bytes of the wrong size for a raw or
+    structured type.
     """
     if value is None:
         return None
+    dtype = data_type.dtype
+    if data_type.vlen is None and isinstance(value, np.generic) and value.dtype == dtype:
+        return value
     where = f"{describe_node('array', path)}: fill value {value!r}"
     if data_type.vlen == "string":
         if isinstance(value, str):
@@ -281,9 +292,6 @@ def fill_value_from_user(value: Any, data_type: DataType, *, path: str | None = 
         if isinstance(value, (bytes, bytearray, memoryview)):
             return bytes(value)
         raise MetadataError(f"{where} must be bytes for a variable-length bytes array")
-    dtype = data_type.dtype
-    if isinstance(value, np.generic) and value.dtype == dtype:
-        return value
     try:
         return _fixed_from_user(value, dtype, where=where)
     except MetadataError:
@@ -292,14 +300,23 @@ def fill_value_from_user(value: Any, data_type: DataType, *, path: str | None = 
         raise MetadataError(f"{where} does not fit the data type {dtype} ({error})") from None
 
 
+_REAL_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
 def _fixed_from_user(value: Any, dtype: np.dtype, *, where: str) -> np.generic:
+    if isinstance(value, np.ndarray):
+        if value.ndim != 0:
+            raise MetadataError(f"{where} must be one value, not an array of shape {value.shape}")
+        value = value[()]
     kind = dtype.kind
     if kind in "iu":
         # np.array() would silently truncate 2.5 to 2 and wrap a bool to 1; refuse both.
-        numeric = isinstance(value, (int, float, np.integer, np.floating))
+        numeric = isinstance(value, _REAL_NUMBER_TYPES)
         if isinstance(value, (bool, np.bool_)) or not numeric or not float(value).is_integer():
             raise MetadataError(f"{where} is not a whole number for {dtype}")
         return _parse_integer(int(value), dtype, where=where)
+    if kind in "fc":
+        return _float_from_user(value, dtype, where=where)
     if kind == "b" and not isinstance(value, (bool, np.bool_)) and value not in (0, 1):
         raise MetadataError(f"{where} is not a boolean")
     if kind in "SV" and isinstance(value, (bytes, bytearray, memoryview)):
@@ -317,6 +334,28 @@ def _fixed_from_user(value: Any, dtype: np.dtype, *, where: str) -> np.generic:
         # NumPy reads a tuple, not a list, as one structured record.
         value = tuple(value)
     with np.errstate(over="ignore"):
+        converted = np.array(value, dtype=dtype)
+    if converted.ndim != 0:
+        raise MetadataError(f"{where} must be one value of {dtype}, not a sequence of {converted.size}")
+    return converted[()]
+
+
+def _float_from_user(value: Any, dtype: np.dtype, *, where: str) -> np.inexact:
+    """A float or complex fill value from a Python or NumPy number (or ``[real, imag]`` for complex).
+
+    Strings and bools are refused: NumPy would read ``"1.5"`` as a number and ``True`` as 1.
+    """
+    if isinstance(value, (list, tuple)):
+        if dtype.kind == "f" or len(value) != 2:
+            form = "one number" if dtype.kind == "f" else "one number or [real, imag]"
+            raise MetadataError(f"{where} must be {form} for {dtype}, not a sequence of {len(value)}")
+        part_dtype = np.dtype(f"f{dtype.itemsize // 2}")
+        parts = [_float_from_user(part, part_dtype, where=where) for part in value]
+        return _complex_from_parts(parts, dtype)
+    numbers = _REAL_NUMBER_TYPES + ((complex, np.complexfloating) if dtype.kind == "c" else ())
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers):
+        raise MetadataError(f"{where} is not a number for {dtype}")
+    with np.errstate(over="ignore"):
         return np.array(value, dtype=dtype)[()]
 
 
@@ -328,15 +367,3 @@ def fill_value_key(value: FillValue, data_type: DataType) -> bytes | str | None:
     if value is None or data_type.vlen is not None:
         return value
     return np.array(value, dtype=data_type.dtype).tobytes()
-
-
-def metadata_fields_equal(first: Any, second: Any) -> bool:
-    """Whether two metadata dataclasses of one type hold equal fields, fill values compared by bits."""
-    for item in fields(first):
-        if item.name == "fill_value":
-            first_key = fill_value_key(first.fill_value, first.data_type)
-            if first_key != fill_value_key(second.fill_value, second.data_type):
-                return False
-        elif getattr(first, item.name) != getattr(second, item.name):
-            return False
-    return True

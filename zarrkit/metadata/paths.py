@@ -61,3 +61,21 @@ def join_path(parent: str, name: str) -> str:
     if not child:
         return parent
     return f"{parent}/{child}"
+
+
+def child_path(parent: str, name: str) -> str:
+    """The path of a new node called ``name`` under ``parent``, checked against the node-name rules.
+
+    ``name`` may hold several segments (``"b/c"``, creating intermediate groups); each one must pass
+    :func:`check_node_name`, so ``"__b"``, ``"..."`` and ``"a//b"`` are refused. Slashes at either
+    end of ``name`` are ignored. Use this when creating nodes; reading stays lenient and uses
+    :func:`join_path`. Raises MetadataError naming the rule a segment breaks.
+    """
+    if not isinstance(name, str):
+        raise MetadataError(f"node name must be a string, got {name!r}")
+    for segment in name.strip("/").split("/"):
+        try:
+            check_node_name(segment)
+        except MetadataError as error:
+            raise MetadataError(f"cannot create node {name!r} under '{parent or '/'}': {error}") from None
+    return join_path(parent, name)

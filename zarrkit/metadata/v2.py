@@ -16,31 +16,18 @@ import numpy as np
 
 from zarrkit.errors import MetadataError
 
-from ._common import (
-    describe_node,
-    dump_json_document,
-    parse_attributes,
-    parse_int_tuple,
-    relocate,
-    require_field,
-)
+from ._base import ArrayMetadataBase, NodeMetadataBase
+from ._common import describe_node, parse_attributes, parse_int_tuple, relocate, require_field
 from .chunk_keys import ChunkKeyEncoding
 from .dtypes import DataType, parse_v2_dtype, v2_dtype_json, v2_object_codec_id
-from .fill_value import (
-    FillValue,
-    default_fill_value,
-    fill_value_from_user,
-    fill_value_json,
-    metadata_fields_equal,
-    parse_fill_value,
-)
+from .fill_value import FillValue, default_fill_value, fill_value_from_user, fill_value_json, parse_fill_value
 
 if TYPE_CHECKING:
     from .consolidated import ConsolidatedMetadata
 
 
 @dataclass(frozen=True, eq=False)
-class ArrayMetadataV2:
+class ArrayMetadataV2(ArrayMetadataBase):
     """The metadata of a Zarr v2 array (``.zarray`` plus the attributes of ``.zattrs``).
 
     Construction validates every field and raises MetadataError naming the field; the fill value
@@ -57,6 +44,8 @@ class ArrayMetadataV2:
     filters: tuple[dict[str, Any], ...] | None = None
     dimension_separator: Literal[".", "/"] = "."
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The JSON form of the fill value, made once: every write of the metadata needs it.
+    _fill_value_json: Any = field(init=False, repr=False, compare=False)
     zarr_format: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
@@ -85,28 +74,15 @@ class ArrayMetadataV2:
         object.__setattr__(self, "chunks", chunks)
         object.__setattr__(self, "compressor", _parse_codec(self.compressor, where=where, field="compressor"))
         object.__setattr__(self, "filters", filters)
-        object.__setattr__(self, "fill_value", fill_value_from_user(self.fill_value, self.data_type))
+        fill_value = fill_value_from_user(self.fill_value, self.data_type)
+        object.__setattr__(self, "fill_value", fill_value)
+        object.__setattr__(self, "_fill_value_json", fill_value_json(fill_value, self.data_type, zarr_format=2))
         object.__setattr__(self, "attributes", parse_attributes(self.attributes, where=where))
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The NumPy dtype of the elements, with the byte order of the chunks on disk."""
-        return self.data_type.dtype
-
-    @property
-    def ndim(self) -> int:
-        """The number of dimensions."""
-        return len(self.shape)
 
     @cached_property
     def chunk_key_encoding(self) -> ChunkKeyEncoding:
         """The ``v2`` chunk key encoding with this array's dimension separator."""
         return ChunkKeyEncoding("v2", self.dimension_separator)
-
-    @property
-    def chunk_grid_shape(self) -> tuple[int, ...]:
-        """The number of chunks along each dimension."""
-        return tuple(-(-length // chunk) for length, chunk in zip(self.shape, self.chunks))
 
     @property
     def dimension_names(self) -> tuple[str, ...] | None:
@@ -123,10 +99,6 @@ class ArrayMetadataV2:
             return default_fill_value(self.data_type)
         return self.fill_value
 
-    def chunk_key(self, chunk_coords: tuple[int, ...]) -> str:
-        """The store key of a chunk, relative to the array: ``"1.2"`` (``"0"`` for a 0-d array)."""
-        return self.chunk_key_encoding.encode(chunk_coords)
-
     def to_json(self) -> dict[str, Any]:
         """The ``.zarray`` document as a JSON object."""
         return {
@@ -134,7 +106,7 @@ class ArrayMetadataV2:
             "shape": list(self.shape),
             "chunks": list(self.chunks),
             "dtype": v2_dtype_json(self.data_type),
-            "fill_value": fill_value_json(self.fill_value, self.data_type, zarr_format=2),
+            "fill_value": self._fill_value_json,
             "order": self.order,
             "compressor": self.compressor,
             "filters": list(self.filters) if self.filters else None,
@@ -148,22 +120,14 @@ class ArrayMetadataV2:
             documents[".zattrs"] = self.attributes
         return documents
 
-    def to_documents(self) -> dict[str, bytes]:
-        """The encoded documents: ``{".zarray": ..., ".zattrs": ...}`` (``.zattrs`` only if any)."""
-        return _encode_documents(self.to_json_documents(), where=describe_node("array", None))
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return metadata_fields_equal(self, other)
-
 
 @dataclass(frozen=True, eq=False)
-class GroupMetadataV2:
+class GroupMetadataV2(NodeMetadataBase):
     """The metadata of a Zarr v2 group: its attributes and, if present, its consolidated metadata."""
 
     attributes: dict[str, Any] = field(default_factory=dict)
     consolidated: ConsolidatedMetadata | None = None
+    node_kind: ClassVar[str] = "group"
     zarr_format: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
@@ -179,19 +143,6 @@ class GroupMetadataV2:
         if self.consolidated is not None:
             documents[".zmetadata"] = self.consolidated.to_v2_json(self)
         return documents
-
-    def to_documents(self) -> dict[str, bytes]:
-        """The encoded documents (see :meth:`to_json_documents`)."""
-        return _encode_documents(self.to_json_documents(), where=describe_node("group", None))
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return self.attributes == other.attributes and self.consolidated == other.consolidated
-
-
-def _encode_documents(documents: Mapping[str, Any], *, where: str) -> dict[str, bytes]:
-    return {key: dump_json_document(document, where=where) for key, document in documents.items()}
 
 
 def _parse_codec(value: Any, *, where: str, field: str) -> dict[str, Any] | None:

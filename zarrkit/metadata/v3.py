@@ -18,9 +18,9 @@ import numpy as np
 
 from zarrkit.errors import MetadataError
 
+from ._base import ArrayMetadataBase, NodeMetadataBase
 from ._common import (
     describe_node,
-    dump_json_document,
     parse_attributes,
     parse_int_tuple,
     parse_named_object,
@@ -29,13 +29,7 @@ from ._common import (
 )
 from .chunk_keys import ChunkKeyEncoding, parse_chunk_key_encoding
 from .dtypes import DataType, parse_v3_data_type, v3_data_type_json
-from .fill_value import (
-    FillValue,
-    fill_value_from_user,
-    fill_value_json,
-    metadata_fields_equal,
-    parse_fill_value,
-)
+from .fill_value import FillValue, fill_value_from_user, fill_value_json, parse_fill_value
 
 if TYPE_CHECKING:
     from .consolidated import ConsolidatedMetadata
@@ -65,7 +59,7 @@ DEFAULT_CHUNK_KEY_ENCODING = ChunkKeyEncoding("default", "/")
 
 
 @dataclass(frozen=True, eq=False)
-class ArrayMetadataV3:
+class ArrayMetadataV3(ArrayMetadataBase):
     """The metadata of a Zarr v3 array (its ``zarr.json``) with a regular chunk grid.
 
     ``chunks`` is the chunk shape of the grid (for a sharded array, the shard shape). ``codecs``
@@ -84,6 +78,9 @@ class ArrayMetadataV3:
     attributes: dict[str, Any] = field(default_factory=dict)
     storage_transformers: tuple[dict[str, Any], ...] = ()
     extra_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The JSON forms of the data type and fill value, made once: every write of the metadata needs them.
+    _data_type_json: str | dict[str, Any] = field(init=False, repr=False, compare=False)
+    _fill_value_json: Any = field(init=False, repr=False, compare=False)
     zarr_format: ClassVar[int] = 3
 
     def __post_init__(self) -> None:
@@ -106,9 +103,10 @@ class ArrayMetadataV3:
         if data_type.vlen is None:
             data_type = DataType(data_type.dtype.newbyteorder("="))
         # Raises for dtypes v3 cannot name (subarray fields, padded structured types).
-        v3_data_type_json(data_type)
+        data_type_json = v3_data_type_json(data_type)
         if self.fill_value is None:
             raise MetadataError(f"{where}: field 'fill_value' must not be null in Zarr v3")
+        fill_value = fill_value_from_user(self.fill_value, data_type)
         if not isinstance(self.chunk_key_encoding, ChunkKeyEncoding):
             raise MetadataError(
                 f"{where}: chunk_key_encoding must be a ChunkKeyEncoding, got {self.chunk_key_encoding!r}"
@@ -117,7 +115,9 @@ class ArrayMetadataV3:
             "shape": shape,
             "chunks": chunks,
             "data_type": data_type,
-            "fill_value": fill_value_from_user(self.fill_value, data_type),
+            "fill_value": fill_value,
+            "_data_type_json": data_type_json,
+            "_fill_value_json": fill_value_json(fill_value, data_type, zarr_format=3),
             "codecs": _parse_codecs(self.codecs, where=where),
             "dimension_names": _parse_dimension_names(self.dimension_names, len(shape), where=where),
             "attributes": parse_attributes(self.attributes, where=where),
@@ -126,16 +126,6 @@ class ArrayMetadataV3:
         }
         for name, value in normalized.items():
             object.__setattr__(self, name, value)
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The NumPy dtype of the elements (native byte order)."""
-        return self.data_type.dtype
-
-    @property
-    def ndim(self) -> int:
-        """The number of dimensions."""
-        return len(self.shape)
 
     @property
     def order(self) -> Literal["C"]:
@@ -147,25 +137,16 @@ class ArrayMetadataV3:
         """The value missing chunks read as (v3 fill values are never null)."""
         return self.fill_value
 
-    @property
-    def chunk_grid_shape(self) -> tuple[int, ...]:
-        """The number of chunks along each dimension (0 along an empty dimension)."""
-        return tuple(-(-length // chunk) if chunk else 0 for length, chunk in zip(self.shape, self.chunks))
-
-    def chunk_key(self, chunk_coords: tuple[int, ...]) -> str:
-        """The store key of a chunk, relative to the array (``"c/1/2"`` with the default encoding)."""
-        return self.chunk_key_encoding.encode(chunk_coords)
-
     def to_json(self) -> dict[str, Any]:
         """The ``zarr.json`` document as a JSON object."""
         document: dict[str, Any] = {
             "zarr_format": 3,
             "node_type": "array",
             "shape": list(self.shape),
-            "data_type": v3_data_type_json(self.data_type),
+            "data_type": self._data_type_json,
             "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(self.chunks)}},
             "chunk_key_encoding": self.chunk_key_encoding.to_json(),
-            "fill_value": fill_value_json(self.fill_value, self.data_type, zarr_format=3),
+            "fill_value": self._fill_value_json,
             "codecs": list(self.codecs),
             "attributes": self.attributes,
         }
@@ -180,24 +161,16 @@ class ArrayMetadataV3:
         """The documents of this array as JSON objects: ``{"zarr.json": ...}``."""
         return {"zarr.json": self.to_json()}
 
-    def to_documents(self) -> dict[str, bytes]:
-        """The encoded documents: ``{"zarr.json": ...}``."""
-        return {"zarr.json": dump_json_document(self.to_json(), where=describe_node("array", None))}
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return metadata_fields_equal(self, other)
-
 
 @dataclass(frozen=True, eq=False)
-class GroupMetadataV3:
+class GroupMetadataV3(NodeMetadataBase):
     """The metadata of a Zarr v3 group: attributes, consolidated metadata if any, and ignorable
     extension fields (kept so they are written back)."""
 
     attributes: dict[str, Any] = field(default_factory=dict)
     consolidated: ConsolidatedMetadata | None = None
     extra_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    node_kind: ClassVar[str] = "group"
     zarr_format: ClassVar[int] = 3
 
     def __post_init__(self) -> None:
@@ -217,19 +190,6 @@ class GroupMetadataV3:
     def to_json_documents(self) -> dict[str, dict[str, Any]]:
         """The documents of this group as JSON objects: ``{"zarr.json": ...}``."""
         return {"zarr.json": self.to_json()}
-
-    def to_documents(self) -> dict[str, bytes]:
-        """The encoded documents: ``{"zarr.json": ...}``."""
-        return {"zarr.json": dump_json_document(self.to_json(), where=describe_node("group", None))}
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return (
-            self.attributes == other.attributes
-            and self.consolidated == other.consolidated
-            and self.extra_fields == other.extra_fields
-        )
 
 
 def _parse_codecs(value: Any, *, where: str) -> tuple[dict[str, Any], ...]:

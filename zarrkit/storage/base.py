@@ -73,6 +73,18 @@ def resolve_byte_range(byte_range: ByteRange | None, size: int) -> tuple[int, in
     return start, stop
 
 
+def slice_byte_range(value: bytes, byte_range: ByteRange | None) -> bytes:
+    """The part of ``value`` that ``byte_range`` selects (all of it for ``None``).
+
+    Clipped as :func:`resolve_byte_range` clips; the range must already be valid (see
+    :func:`check_byte_range`).
+    """
+    if byte_range is None:
+        return value
+    start, stop = resolve_byte_range(byte_range, len(value))
+    return value[start:stop]
+
+
 class Store(ABC):
     """Base class of every zarrkit store.
 
@@ -173,6 +185,14 @@ class Store(ABC):
         """A synchronous ``MutableMapping`` view of this store."""
         return StoreMapping(self)
 
+    def with_read_only(self) -> Store:
+        """This store if it is read-only, else a :class:`ReadOnlyView` of it.
+
+        The view reads the same data (including later writes through this store) and raises
+        ReadOnlyError on every write.
+        """
+        return self if self.read_only else ReadOnlyView(self)
+
     def __enter__(self) -> Store:
         return self
 
@@ -182,6 +202,64 @@ class Store(ABC):
 
 def _as_directory(prefix: str) -> str:
     return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+class ReadOnlyView(Store):
+    """A read-only view of another store: reads go to ``store``, writes raise ReadOnlyError.
+
+    Closing the view leaves ``store`` open: the store belongs to whoever opened it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(read_only=True)
+        self.store = store
+        self.supports_listing = store.supports_listing
+        self.supports_partial_reads = store.supports_partial_reads
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyView({self.store!r})"
+
+    async def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
+        """The value of ``key`` (or the range of it) in the viewed store; raises as that store does."""
+        return await self.store.get(key, byte_range)
+
+    async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+        """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing."""
+        return await self.store.get_many(requests)
+
+    async def exists(self, key: str) -> bool:
+        """True if ``key`` holds a value in the viewed store."""
+        return await self.store.exists(key)
+
+    async def getsize(self, key: str) -> int | None:
+        """The size of the value at ``key`` in bytes, or ``None`` if it is missing."""
+        return await self.store.getsize(key)
+
+    async def list(self, prefix: str = "") -> list[str]:
+        """Every key of the viewed store that starts with ``prefix``, sorted."""
+        return await self.store.list(prefix)
+
+    async def list_dir(self, prefix: str = "") -> tuple[list[str], list[str]]:
+        """The keys directly below ``prefix`` and the names of the sub-prefixes, each sorted."""
+        return await self.store.list_dir(prefix)
+
+    async def set(self, key: str, value: bytes) -> None:
+        """Raises ReadOnlyError."""
+        self._check_writable(key)
+
+    async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Raises ReadOnlyError naming the first key; an empty batch writes nothing and passes."""
+        if items:
+            self._check_writable(items[0][0])
+
+    async def delete(self, key: str) -> None:
+        """Raises ReadOnlyError."""
+        self._check_writable(key)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Raises ReadOnlyError naming the first key; an empty batch deletes nothing and passes."""
+        if keys:
+            self._check_writable(keys[0])
 
 
 class StoreMapping(MutableMapping[str, bytes]):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import operator
 import os
 import secrets
 import shutil
@@ -114,29 +115,39 @@ class LocalStore(Store):
 
     # -- blocking work, run in the pool -----------------------------------------------------------
 
-    def _read(self, key: str, byte_range: ByteRange | None) -> bytes | None:
-        check_byte_range(key, byte_range)
+    def _read_run(self, key: str, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+        """The values for requests that all name ``key``: one opening of its file serves them all
+        (a partial shard read asks for many ranges of one file). ``None`` for each if it is missing."""
         path = self._path_of(key)
         # os.open/pread rather than open(): the chunk engine reads thousands of small files per
         # call, and the buffered file object costs more than the read itself.
         try:
             descriptor = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
-            return None
+            return _nothing_for(key, requests)
         except OSError as error:
             raise self._error("reading", key, error) from error
         try:
-            start, stop = resolve_byte_range(byte_range, os.fstat(descriptor).st_size)
-            return os.pread(descriptor, stop - start, start)
+            size = os.fstat(descriptor).st_size
+            values: list[bytes | None] = []
+            for _, byte_range in requests:
+                check_byte_range(key, byte_range)
+                start, stop = resolve_byte_range(byte_range, size)
+                values.append(_read_fully(descriptor, start, stop - start))
+            return values
         except IsADirectoryError:
-            return None
+            return _nothing_for(key, requests)
         except OSError as error:
             raise self._error("reading", key, error) from error
         finally:
             os.close(descriptor)
 
-    def _read_batch(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
-        return [self._read(key, byte_range) for key, byte_range in requests]
+    def _read_runs(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+        """The values for ``requests``, reading each run of requests for one key from one opening."""
+        values: list[bytes | None] = []
+        for key, run in itertools.groupby(requests, key=operator.itemgetter(0)):
+            values += self._read_run(key, list(run))
+        return values
 
     def _size(self, key: str) -> int | None:
         try:
@@ -242,11 +253,22 @@ class LocalStore(Store):
         Raises StoreError for an invalid key or range or an OS error, PermissionDenied when the
         file may not be read.
         """
-        return await run_in_pool(self._read, key, byte_range)
+        return (await run_in_pool(self._read_run, key, [(key, byte_range)]))[0]
 
     async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
-        """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing."""
-        return await self._in_batches(self._read_batch, requests)
+        """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing.
+
+        Requests for the same key are read together, from one opening of its file per pool task.
+        """
+        if _keys_are_adjacent(requests):
+            return await self._in_batches(self._read_runs, requests)
+        # A stable sort brings each key's requests together and keeps their order.
+        order = sorted(range(len(requests)), key=lambda position: requests[position][0])
+        sorted_values = await self._in_batches(self._read_runs, [requests[position] for position in order])
+        values: list[bytes | None] = [None] * len(requests)
+        for position, value in zip(order, sorted_values):
+            values[position] = value
+        return values
 
     async def getsize(self, key: str) -> int | None:
         """The size of the file for ``key`` in bytes, or ``None`` if there is none."""
@@ -298,6 +320,46 @@ class LocalStore(Store):
 def _has_dot_segment(key: str) -> bool:
     segments = key.split("/")
     return "." in segments or ".." in segments
+
+
+def _keys_are_adjacent(requests: Sequence[ReadRequest]) -> bool:
+    """True when all requests for each key come one after another (always so for distinct keys)."""
+    seen: set[str] = set()
+    previous: str | None = None
+    for key, _ in requests:
+        if key != previous:
+            if key in seen:
+                return False
+            seen.add(key)
+            previous = key
+    return True
+
+
+def _nothing_for(key: str, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+    """``None`` for each request of a missing key, after checking that each range is well formed."""
+    for _, byte_range in requests:
+        check_byte_range(key, byte_range)
+    return [None] * len(requests)
+
+
+def _read_fully(descriptor: int, offset: int, length: int) -> bytes:
+    """``length`` bytes of the open file from ``offset``, or fewer if the file ends first.
+
+    One ``pread`` may return less than asked: Linux caps a read at 2,147,479,552 bytes, and network
+    and FUSE file systems may stop short at any size. So read until done or at the end of the file.
+    """
+    data = os.pread(descriptor, length, offset)
+    if len(data) == length or not data:
+        return data
+    parts = [data]
+    done = len(data)
+    while done < length:
+        part = os.pread(descriptor, length - done, offset + done)
+        if not part:
+            break
+        parts.append(part)
+        done += len(part)
+    return b"".join(parts)
 
 
 def _create_file(path: str, data: bytes) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import os
+import weakref
 from collections.abc import Callable, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from zarrkit.errors import PermissionDenied, StoreError, ZarrkitError
-from zarrkit.runtime import run_in_pool
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, slice_byte_range
 
 T = TypeVar("T")
 
@@ -16,26 +18,32 @@ T = TypeVar("T")
 class MappingStore(Store):
     """A store over a ``MutableMapping``: a ``KeyError`` from the mapping means a missing key.
 
-    The mapping may block (an fsspec map does network I/O) and need not be thread-safe, so every
-    call into it runs in the codec pool under one lock; a ``get_many`` or ``set_many`` batch is one
-    pool task. Values the mapping returns are handed out as ``bytes``.
+    The mapping may block (an fsspec map does network I/O), need not be thread-safe and may call
+    back into zarrkit (a mapping wrapped around another store's :meth:`~Store.mapping` view does),
+    so every call into it runs on a thread of this store's own: one call at a time, and never on a
+    codec pool thread that the inner store may need. A ``get_many`` or ``set_many`` batch is one
+    call. Values the mapping returns are handed out as ``bytes``.
     """
 
     def __init__(self, mapping: MutableMapping[str, bytes], *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
         self.wrapped = mapping
-        self._lock = threading.Lock()
+        self._mapping_thread: ThreadPoolExecutor | None = _one_thread()
+        _open_stores.add(self)
 
     def __repr__(self) -> str:
         return f"MappingStore({type(self.wrapped).__name__}, read_only={self.read_only})"
 
     async def _call(self, what: str, function: Callable[..., T], *args: object) -> T:
-        return await run_in_pool(self._locked, what, function, *args)
+        mapping_thread = self._mapping_thread
+        if mapping_thread is None:
+            raise StoreError(f"{what}: {self!r} is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(mapping_thread, self._translated, what, function, *args)
 
-    def _locked(self, what: str, function: Callable[..., T], *args: object) -> T:
+    def _translated(self, what: str, function: Callable[..., T], *args: object) -> T:
         try:
-            with self._lock:
-                return function(*args)
+            return function(*args)
         except ZarrkitError:
             raise
         except PermissionError as error:
@@ -49,10 +57,7 @@ class MappingStore(Store):
             value = as_bytes(key, self.wrapped[key])
         except KeyError:
             return None
-        if byte_range is None:
-            return value
-        start, stop = resolve_byte_range(byte_range, len(value))
-        return value[start:stop]
+        return slice_byte_range(value, byte_range)
 
     def _read_batch(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
         return [self._read(key, byte_range) for key, byte_range in requests]
@@ -116,3 +121,28 @@ class MappingStore(Store):
         for key in keys:
             self._check_writable(key)
         await self._call(f"deleting {len(keys)} keys", self._delete_batch, keys)
+
+    def close(self) -> None:
+        """Stop this store's mapping thread once the calls already made are done; later calls raise
+        StoreError. The mapping itself is left as it is."""
+        mapping_thread, self._mapping_thread = self._mapping_thread, None
+        if mapping_thread is not None:
+            mapping_thread.shutdown(wait=False)
+
+
+def _one_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="zarrkit-mapping")
+
+
+# A forked child inherits each store's executor but not its thread, and would wait forever for it.
+_open_stores: weakref.WeakSet[MappingStore] = weakref.WeakSet()
+
+
+def _new_threads_after_fork() -> None:
+    for store in list(_open_stores):
+        if store._mapping_thread is not None:
+            store._mapping_thread = _one_thread()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_threads_after_fork)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, slice_byte_range
 
 
 class MemoryStore(Store):
@@ -25,10 +25,7 @@ class MemoryStore(Store):
     def _read(self, key: str, byte_range: ByteRange | None) -> bytes | None:
         check_byte_range(key, byte_range)
         value = self._data.get(key)
-        if value is None or byte_range is None:
-            return value
-        start, stop = resolve_byte_range(byte_range, len(value))
-        return value[start:stop]
+        return None if value is None else slice_byte_range(value, byte_range)
 
     async def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
         """The value of ``key`` or the requested range of it; ``None`` if missing.

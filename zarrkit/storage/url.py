@@ -59,9 +59,10 @@ def open_store(
 ) -> Store:
     """The store that ``store_like`` names.
 
-    ``store_like`` is a Store (returned as is), a ``MutableMapping`` (wrapped in a MappingStore; a
-    store's own mapping view gives back its store), a local path (``str`` or ``os.PathLike``) or a
-    URL: ``file://path``, ``memory://name`` (the same name gives the same data within a process),
+    ``store_like`` is a Store (returned as is; in mode ``"r"`` a writable one comes back as its
+    read-only view, :meth:`Store.with_read_only`), a ``MutableMapping`` (wrapped in a MappingStore;
+    a store's own mapping view stands for its store), a local path (``str`` or ``os.PathLike``) or
+    a URL: ``file://path``, ``memory://name`` (the same name gives the same data within a process),
     ``zip://path.zip``, or any protocol added with :func:`register_protocol`. ``mode`` is one of
     :data:`MODES`; ``"r"`` opens read-only. ``storage_options`` go to the backend of a URL.
 
@@ -91,7 +92,7 @@ def open_store(
     if isinstance(store_like, Store):
         if store_like.read_only and mode != "r":
             raise ReadOnlyError(f"cannot open {store_like!r} with mode {mode!r}: the store is read-only")
-        return store_like
+        return store_like.with_read_only() if mode == "r" else store_like
     if isinstance(store_like, MutableMapping):
         return MappingStore(store_like, read_only=mode == "r")
     raise StoreError(
