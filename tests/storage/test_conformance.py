@@ -345,6 +345,9 @@ def test_get_many_mixes_present_missing_and_ranged_keys(fill) -> None:
     expected = [BLOB[5:8], None, b"{}", BLOB[-2:], None, BLOB[1020:], b"{}"]
     assert sync(store.get_many(requests)) == expected
     assert sync(store.get_many([])) == []
+    reader = store.blocking_reader()
+    if reader is not None:  # stores that offer one must answer exactly as get_many does
+        assert reader(requests) == expected
 
 
 def test_large_batches(subject: StoreUnderTest) -> None:
@@ -426,3 +429,13 @@ def test_mutable_mapping_view(subject: StoreUnderTest) -> None:
     with pytest.raises(KeyError):
         del view["c"]
     assert view.get("c") is None
+
+
+@pytest.mark.parametrize(("kind", "offers_reader"), [("memory", True), ("local", True), ("zip", False), ("mapping", False)])
+def test_stores_of_local_blocking_reads_offer_a_blocking_reader(tmp_path: Path, kind: str, offers_reader: bool) -> None:
+    writer, _ = STORE_FACTORIES[kind](tmp_path)
+    try:
+        assert (writer.blocking_reader() is not None) is offers_reader
+        assert (writer.with_read_only().blocking_reader() is not None) is offers_reader
+    finally:
+        writer.close()

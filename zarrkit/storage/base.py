@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 
 from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.runtime import sync
@@ -119,6 +119,15 @@ class Store(ABC):
     async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
         """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing."""
         return list(await asyncio.gather(*(self.get(key, byte_range) for key, byte_range in requests)))
+
+    def blocking_reader(self) -> Callable[[Sequence[ReadRequest]], list[bytes | None]] | None:
+        """A function that answers a ``get_many`` batch in the calling thread, or None.
+
+        Stores whose reads are local blocking calls (memory, local files) offer one, so the chunk
+        engine can read and decode a batch in one codec-pool task instead of handing it between
+        threads; stores that do network I/O answer None and are read through ``get_many``.
+        """
+        return None
 
     async def exists(self, key: str) -> bool:
         """True if ``key`` holds a value."""
@@ -226,6 +235,10 @@ class ReadOnlyView(Store):
     async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
         """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing."""
         return await self.store.get_many(requests)
+
+    def blocking_reader(self) -> Callable[[Sequence[ReadRequest]], list[bytes | None]] | None:
+        """The viewed store's blocking reader (reads are not writes)."""
+        return self.store.blocking_reader()
 
     async def exists(self, key: str) -> bool:
         """True if ``key`` holds a value in the viewed store."""

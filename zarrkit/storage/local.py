@@ -262,13 +262,18 @@ class LocalStore(Store):
         """
         if _keys_are_adjacent(requests):
             return await self._in_batches(self._read_runs, requests)
-        # A stable sort brings each key's requests together and keeps their order.
-        order = sorted(range(len(requests)), key=lambda position: requests[position][0])
-        sorted_values = await self._in_batches(self._read_runs, [requests[position] for position in order])
-        values: list[bytes | None] = [None] * len(requests)
-        for position, value in zip(order, sorted_values):
-            values[position] = value
-        return values
+        order = _key_order(requests)
+        return _in_request_order(order, await self._in_batches(self._read_runs, [requests[i] for i in order]))
+
+    def blocking_reader(self) -> Callable[[Sequence[ReadRequest]], list[bytes | None]]:
+        """Reads the files in the calling thread (the engine calls it from the codec pool)."""
+        return self._read_many
+
+    def _read_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+        if _keys_are_adjacent(requests):
+            return self._read_runs(requests)
+        order = _key_order(requests)
+        return _in_request_order(order, self._read_runs([requests[i] for i in order]))
 
     async def getsize(self, key: str) -> int | None:
         """The size of the file for ``key`` in bytes, or ``None`` if there is none."""
@@ -394,3 +399,16 @@ def _collect_keys(directory: str, key_prefix: str, stem: str, keys: list[str]) -
             _collect_keys(entry.path, key_prefix + entry.name + "/", "", keys)
         elif entry.is_file() and not entry.name.endswith(_TEMP_SUFFIX):
             keys.append(key_prefix + entry.name)
+
+
+def _key_order(requests: Sequence[ReadRequest]) -> list[int]:
+    """Positions of ``requests`` sorted by key: a stable sort brings each key's requests together."""
+    return sorted(range(len(requests)), key=lambda position: requests[position][0])
+
+
+def _in_request_order(order: list[int], sorted_values: list[bytes | None]) -> list[bytes | None]:
+    """Values read in ``order`` put back in the order of the requests."""
+    values: list[bytes | None] = [None] * len(order)
+    for position, value in zip(order, sorted_values):
+        values[position] = value
+    return values

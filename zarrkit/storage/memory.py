@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, slice_byte_range
 
@@ -36,6 +36,13 @@ class MemoryStore(Store):
 
     async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
         """The values for a batch of ``(key, byte_range)`` requests, in order; ``None`` where missing."""
+        return self._read_many(requests)
+
+    def blocking_reader(self) -> Callable[[Sequence[ReadRequest]], list[bytes | None]]:
+        """Reads from the dict, in the calling thread."""
+        return self._read_many
+
+    def _read_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
         return [self._read(key, byte_range) for key, byte_range in requests]
 
     async def getsize(self, key: str) -> int | None:
