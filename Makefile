@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean servers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,13 @@ demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/zarrkit demo
 
-test: $(BIN)/python
+# The real servers the tests start on loopback ports: redis-server and nginx from Debian (moto's S3
+# server comes with the test extras). Installed only where missing; CI runs as root.
+servers:
+	@command -v redis-server >/dev/null && test -x /usr/sbin/nginx || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx-light)
+
+test: $(BIN)/python servers
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/ruff check zarrkit tests
 	$(BIN)/python -m pytest -n 2 -q
