@@ -28,10 +28,12 @@ from benchmarks.local_arrays import (
     window_selection,
 )
 from benchmarks.profiling import ThreadProfiler
-from benchmarks.timing import MIB, format_table
+from benchmarks.timing import MIB, format_spread_table, format_table
 
 PROFILE_DEFAULT_CASE = "chunks-16kib"
 PROFILE_LIMIT = 25
+FULL_ROUNDS = 7
+QUICK_ROUNDS = 3
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -43,10 +45,15 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"a {QUICK_SIDE}x{QUICK_SIDE} (64 MiB) array and 1 repeat, to check the harness",
+        help=f"a {QUICK_SIDE}x{QUICK_SIDE} (64 MiB) array and {QUICK_ROUNDS} rounds, to check the harness",
     )
     parser.add_argument("--only", choices=[case.name for case in CASES], help="run only this case")
-    parser.add_argument("--repeat", type=int, help="runs per measurement; the best counts (default 3, 1 with --quick)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="rounds per measurement, each running every library once; the median counts "
+        f"(default {FULL_ROUNDS}, {QUICK_ROUNDS} with --quick)",
+    )
     parser.add_argument("--dir", help="parent directory of the temporary data directory (default: the system's, /tmp)")
     parser.add_argument(
         "--profile",
@@ -79,9 +86,11 @@ def _header(libraries: Sequence[Library], side: int, repeat: int, directory: str
             "(zstd halves it; the stored sizes are listed below the table)",
             f"- window: {window_side} x {window_side} ({WINDOW_FRACTION:.0%} of the array) starting at "
             f"({window[0].start}, {window[1].start}), not aligned to chunks",
-            f"- timing: best of {repeat} run(s) of wall time; MiB/s counts uncompressed array bytes; a write "
-            "stores the data into a freshly created empty array",
-            "- warm page cache: each library reads the files it has just written, nothing is evicted",
+            f"- timing: median of {repeat} interleaved round(s) of wall time; each round runs every library once, "
+            "in an order that rotates from round to round, so a slow spell of the machine hits all of them; "
+            "ratios are ratios of medians; MiB/s counts uncompressed array bytes; a write stores the data into "
+            "a freshly created empty array",
+            "- warm page cache: each library reads the files of its last write round, nothing is evicted",
             f"- storage: a local directory under {directory}; every read is checked against the source outside "
             "the timed region",
         ]
@@ -117,14 +126,23 @@ def _problems(results: Sequence[tuple[str, CaseResult]]) -> list[str]:
 def run_benchmarks(arguments: argparse.Namespace, data: np.ndarray, directory: str) -> int:
     """Run every selected case with all three libraries, print the report; 1 when any run failed."""
     libraries = all_libraries()
-    repeat = arguments.repeat or (1 if arguments.quick else 3)
+    repeat = arguments.repeat or (QUICK_ROUNDS if arguments.quick else FULL_ROUNDS)
     cases = [CASES_BY_NAME[arguments.only]] if arguments.only else list(CASES)
     results = [(case.label, run_case(case, libraries, data, directory, repeat)) for case in cases]
     print(_header(libraries, data.shape[0], repeat, directory))
     print()
     measurements = [m for _, result in results for m in result.measurements]
-    print(format_table(measurements, [library.name for library in libraries]))
+    names = [library.name for library in libraries]
+    print(format_table(measurements, names))
     print()
+    if repeat > 1:
+        print(
+            f"Spread over the {repeat} rounds: lowest-highest MiB/s of each library, and lowest-highest ratio "
+            "of the two libraries' runs within the same round:"
+        )
+        print()
+        print(format_spread_table(measurements, names))
+        print()
     print(_stored_sizes(results))
     problems = _problems(results)
     if problems:

@@ -1,9 +1,10 @@
 """Benchmarks of whole arrays in a local directory: write, read, and read a 10% window.
 
 Every library writes its own copy of the same float32 array into its own directory, then reads it
-back; each read is compared with the source outside the clock. Reads follow the library's own write,
-so the files are in the page cache (warm cache). A timed write covers only storing the data: the
-previous copy is removed and the empty array created before the clock starts.
+back; each read is compared with the source outside the clock. The libraries take turns round by
+round (see :func:`run_case`). Reads follow the writes, so the files are in the page cache (warm
+cache). A timed write covers only storing the data: the previous copy is removed and the empty array
+created before the clock starts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from benchmarks.libraries import Layout, Library
-from benchmarks.timing import Measurement, best_of
+from benchmarks.timing import MIB, Measurement, round_order, time_once
 
 FULL_SIDE = 8192
 """The side of the full benchmark's square array: 8192 x 8192 float32 is 256 MiB."""
@@ -167,46 +168,54 @@ def run_case(
     around_timed: Callable[[], AbstractContextManager[Any]] = nullcontext,
     progress: Callable[[str], None] | None = None,
 ) -> CaseResult:
-    """Write, read and window-read ``data`` with each library under ``directory``, best of ``repeat``.
+    """Write, read and window-read ``data`` with each library under ``directory``, ``repeat`` rounds each.
 
-    A library that raises, or returns wrong data, gets a failed measurement naming the problem, its
-    later steps on this case are skipped, and the next library still runs. Each library's copy is
-    deleted once measured. ``around_timed`` wraps every timed call (for a profiler); ``progress``
-    receives a line per measurement (default: printed to stderr).
+    The libraries take turns: each operation runs ``repeat`` rounds, and every round times each
+    library once, in the order :func:`round_order` gives, so a slow spell of the machine falls on
+    all of them instead of on one library's whole series. All writes come before the reads, which
+    then find each library's last write. A library that raises, or returns wrong data, gets a failed
+    measurement naming the problem, its later rounds and steps on this case are skipped, and the
+    others still run. The copies are deleted once the case is measured. ``around_timed`` wraps every
+    timed call (for a profiler); ``progress`` receives a line per round (default: printed to stderr).
     """
     progress = progress or _print_progress
+    paths = {library.name: os.path.join(directory, f"{case.name}-{library.name}.zarr") for library in libraries}
+    steps = {library.name: _steps(library, case, data, paths[library.name]) for library in libraries}
+    operations = [step.operation for step in steps[libraries[0].name]] if libraries else []
+    problems: dict[str, str] = {}
     measurements: list[Measurement] = []
-    stored: dict[str, int | None] = {}
-    for library in libraries:
-        path = os.path.join(directory, f"{case.name}-{library.name}.zarr")
-        problem = None
-        for step in _steps(library, case, data, path):
-            if problem is not None:
-                measurement = Measurement(
-                    case.label, step.operation, library.name, step.nbytes, None, "skipped after an earlier failure"
-                )
-            else:
+    for index, operation in enumerate(operations):
+        failed_before = set(problems)
+        seconds: dict[str, list[float]] = {library.name: [] for library in libraries}
+        for round_index in range(repeat):
+            outcomes = []
+            for library in round_order(libraries, round_index):
+                if library.name in problems:
+                    continue
+                step = steps[library.name][index]
                 # A failing peer is reported in the table rather than ending the run.
                 try:
-                    seconds = best_of(repeat, step.prepare, step.timed, step.check, around_timed)
+                    elapsed = time_once(step.prepare, step.timed, step.check, around_timed)
                 except Exception as error:
-                    problem = f"{type(error).__name__}: {error}"
-                    measurement = Measurement(case.label, step.operation, library.name, step.nbytes, None, problem)
+                    problems[library.name] = f"{type(error).__name__}: {error}"
+                    outcomes.append(f"{library.name} FAILED ({problems[library.name]})")
                 else:
-                    measurement = Measurement(case.label, step.operation, library.name, step.nbytes, seconds)
-            measurements.append(measurement)
-            progress(_describe(measurement))
-        stored[library.name] = None if problem else _stored_bytes(path)
+                    seconds[library.name].append(elapsed)
+                    outcomes.append(f"{library.name} {step.nbytes / MIB / elapsed:,.0f}")
+            progress(f"{case.label} | {operation} | round {round_index + 1}/{repeat} (MiB/s): {', '.join(outcomes)}")
+        for library in libraries:
+            nbytes = steps[library.name][index].nbytes
+            if library.name in failed_before:
+                problem: str | None = "skipped after an earlier failure"
+            else:
+                problem = problems.get(library.name)
+            times = () if problem else tuple(seconds[library.name])
+            measurements.append(Measurement(case.label, operation, library.name, nbytes, times, problem))
+    stored = {name: None if name in problems else _stored_bytes(path) for name, path in paths.items()}
+    for path in paths.values():
         _fresh_directory(path)
     return CaseResult(measurements, stored)
 
 
 def _print_progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-def _describe(measurement: Measurement) -> str:
-    where = f"{measurement.case} | {measurement.operation} | {measurement.library}"
-    if measurement.mib_per_second is None:
-        return f"{where}: FAILED ({measurement.problem})"
-    return f"{where}: {measurement.mib_per_second:,.0f} MiB/s ({measurement.seconds:.3f} s)"

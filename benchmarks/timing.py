@@ -1,100 +1,178 @@
-"""Best-of-N wall-clock timing and the markdown table of throughputs and ratios."""
+"""Timing one run, the order of the libraries in each round, and the tables of medians and spreads."""
 
 from __future__ import annotations
 
 import gc
-import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 MIB = 2**20
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """The outcome of one operation of one case with one library.
+    """The outcome of one operation of one case with one library, over all rounds.
 
-    ``seconds`` is the best wall time, or None when the library failed; ``problem`` then says why
-    (an exception, or data that differs from the source).
+    ``seconds`` holds the wall time of each round in round order, or is empty when the library
+    failed; ``problem`` then says why (an exception, data that differs from the source, or an
+    earlier failure on the same case).
     """
 
     case: str
     operation: str
     library: str
     nbytes: int
-    seconds: float | None
+    seconds: tuple[float, ...] = ()
     problem: str | None = None
 
     @property
-    def mib_per_second(self) -> float | None:
-        """Throughput in MiB of uncompressed array data per second, or None for a failed run."""
-        if self.seconds is None:
+    def throughputs(self) -> list[float]:
+        """MiB of uncompressed array data per second in each round (empty for a failed measurement)."""
+        return [self.nbytes / MIB / seconds for seconds in self.seconds]
+
+    @property
+    def median_mib_per_second(self) -> float | None:
+        """The median throughput over the rounds, or None for a failed measurement."""
+        if self.problem is not None or not self.seconds:
             return None
-        return self.nbytes / MIB / self.seconds
+        return statistics.median(self.throughputs)
 
 
-def best_of(
-    repeat: int,
+def time_once(
     prepare: Callable[[], Any],
     timed: Callable[[Any], Any],
     check: Callable[[Any], None],
     around_timed: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> float:
-    """The shortest wall time of ``repeat`` runs of ``timed(prepare())``.
+    """The wall time of one run of ``timed(prepare())``.
 
     Only ``timed`` is inside the clock; ``prepare`` (which builds its argument) and ``check`` (which
-    receives its result and raises when it is wrong) are not. ``around_timed`` wraps each timed call,
-    for a profiler. Raises whatever the three callables raise.
+    receives its result and raises when it is wrong) are not. ``around_timed`` wraps the timed call,
+    for a profiler. The result is dropped after the check, so a large read is not kept alive while
+    the next library runs. Raises whatever the three callables raise.
     """
-    best = math.inf
-    for _ in range(repeat):
-        subject = prepare()
-        # Collect the previous run's garbage now rather than inside the next clock.
-        gc.collect()
-        with around_timed():
-            start = time.perf_counter()
-            outcome = timed(subject)
-            elapsed = time.perf_counter() - start
-        check(outcome)
-        del outcome
-        best = min(best, elapsed)
-    return best
+    subject = prepare()
+    # Collect the previous run's garbage now rather than inside the clock.
+    gc.collect()
+    with around_timed():
+        start = time.perf_counter()
+        outcome = timed(subject)
+        elapsed = time.perf_counter() - start
+    check(outcome)
+    return elapsed
 
 
-def _throughput_cell(measurement: Measurement | None) -> str:
+def round_order(items: Sequence[T], round_index: int) -> list[T]:
+    """The order in which ``items`` run in round ``round_index`` (counted from 0).
+
+    The list is rotated by one place per round, so each item goes first equally often; every
+    ``len(items)`` rounds the direction flips, so over ``2 * len(items)`` rounds each item also
+    follows each other one equally often (a write leaves dirty pages that the next one may pay for).
+    """
+    count = len(items)
+    if count == 0:
+        return []
+    base = list(items) if (round_index // count) % 2 == 0 else list(reversed(items))
+    shift = round_index % count
+    return base[shift:] + base[:shift]
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 2) -> str:
+    alignment = ["---"] * text_columns + ["---:"] * (len(header) - text_columns)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(alignment) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
+def _grouped(
+    measurements: Sequence[Measurement],
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str, str], Measurement]]:
+    """The (case, operation) rows in the order first measured, and each measurement by its key."""
+    by_key = {(m.case, m.operation, m.library): m for m in measurements}
+    rows = list(dict.fromkeys((m.case, m.operation) for m in measurements))
+    return rows, by_key
+
+
+def _median(measurement: Measurement | None) -> float | None:
+    return None if measurement is None else measurement.median_mib_per_second
+
+
+def _median_cell(measurement: Measurement | None) -> str:
     if measurement is None:
         return "-"
-    if measurement.mib_per_second is None:
-        return "failed"
-    return f"{measurement.mib_per_second:,.0f}"
+    median = measurement.median_mib_per_second
+    return "failed" if median is None else f"{median:,.0f}"
 
 
-def _ratio_cell(ours: Measurement | None, theirs: Measurement | None) -> str:
-    if ours is None or theirs is None or ours.mib_per_second is None or theirs.mib_per_second is None:
+def _ratio_of_medians_cell(ours: Measurement | None, theirs: Measurement | None) -> str:
+    our_median, their_median = _median(ours), _median(theirs)
+    if our_median is None or their_median is None:
         return "-"
-    return f"{ours.mib_per_second / theirs.mib_per_second:.2f}x"
+    return f"{our_median / their_median:.2f}x"
 
 
 def format_table(measurements: Sequence[Measurement], libraries: Sequence[str]) -> str:
-    """A markdown table with one row per (case, operation), in the order first measured.
+    """A markdown table of medians with one row per (case, operation), in the order first measured.
 
-    Columns: case, operation, MiB/s of each library, then the ratio of the first library's
-    throughput to each other library's ("failed" or "-" where a run failed or is missing).
+    Columns: case, operation, the median MiB/s of each library, then the ratio of the first
+    library's median to each other library's ("failed" or "-" where a run failed or is missing).
     """
     reference, *peers = libraries
-    by_key = {(m.case, m.operation, m.library): m for m in measurements}
-    rows = list(dict.fromkeys((m.case, m.operation) for m in measurements))
+    rows, by_key = _grouped(measurements)
     header = ["case", "operation"]
     header += [f"{name} MiB/s" for name in libraries]
     header += [f"{reference}/{peer}" for peer in peers]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    table_rows = []
     for case, operation in rows:
-        cells = [case, operation]
-        cells += [_throughput_cell(by_key.get((case, operation, name))) for name in libraries]
         ours = by_key.get((case, operation, reference))
-        cells += [_ratio_cell(ours, by_key.get((case, operation, peer))) for peer in peers]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells = [case, operation]
+        cells += [_median_cell(by_key.get((case, operation, name))) for name in libraries]
+        cells += [_ratio_of_medians_cell(ours, by_key.get((case, operation, peer))) for peer in peers]
+        table_rows.append(cells)
+    return _markdown(header, table_rows)
+
+
+def _range_cell(values: Sequence[float], digits: int, suffix: str = "") -> str:
+    return f"{min(values):,.{digits}f}-{max(values):,.{digits}f}{suffix}"
+
+
+def _throughput_range_cell(measurement: Measurement | None) -> str:
+    if measurement is None or _median(measurement) is None:
+        return "-"
+    return _range_cell(measurement.throughputs, 0)
+
+
+def _round_ratio_range_cell(ours: Measurement | None, theirs: Measurement | None) -> str:
+    if ours is None or theirs is None or _median(ours) is None or _median(theirs) is None:
+        return "-"
+    # Both ran once in every round, so the i-th times were taken a few seconds apart.
+    ratios = [our / their for our, their in zip(ours.throughputs, theirs.throughputs, strict=True)]
+    return _range_cell(ratios, 2, "x")
+
+
+def format_spread_table(measurements: Sequence[Measurement], libraries: Sequence[str]) -> str:
+    """A markdown table of how much the rounds varied, with the rows of :func:`format_table`.
+
+    Columns: case, operation, the lowest and highest MiB/s of each library over the rounds, then
+    the lowest and highest ratio of the first library to each other one within the same round
+    ("-" where a run failed or is missing).
+    """
+    reference, *peers = libraries
+    rows, by_key = _grouped(measurements)
+    header = ["case", "operation"]
+    header += [f"{name} MiB/s" for name in libraries]
+    header += [f"{reference}/{peer} per round" for peer in peers]
+    table_rows = []
+    for case, operation in rows:
+        ours = by_key.get((case, operation, reference))
+        cells = [case, operation]
+        cells += [_throughput_range_cell(by_key.get((case, operation, name))) for name in libraries]
+        cells += [_round_ratio_range_cell(ours, by_key.get((case, operation, peer))) for peer in peers]
+        table_rows.append(cells)
+    return _markdown(header, table_rows)
