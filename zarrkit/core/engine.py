@@ -2,8 +2,9 @@
 
 One call touches the store as few times as it can. The chunks a selection needs are cut into
 batches of a few MiB; each batch is one ``get_many`` (or ``set_many``) call, and is decoded (or
-encoded) in the codec pool while later batches are still being fetched. A bound on the batches in
-flight bounds the memory a call holds.
+encoded) in the codec pool while later batches are still being fetched. Stores whose reads are
+local blocking calls (see ``Store.blocking_reader``) are read and decoded in the same pool task. A
+bound on the batches in flight bounds the memory a call holds.
 
 Sharded arrays are read inner chunk by inner chunk: for a shard the selection only touches in part,
 the engine fetches the shard index (one byte range), then the byte ranges of the inner chunks it
@@ -64,7 +65,6 @@ class ChunkEngine:
             self._pipeline = self.sharding.inner_pipeline
             self.chunk_shape = tuple(self.sharding.chunk_shape)
             self._spec = ChunkSpec(self.chunk_shape, spec.dtype, spec.fill_value)
-            self._shard_shape = spec.shape
             self._chunks_per_shard = self.sharding.chunks_per_shard(spec.shape)
             self._index_range = self.sharding.index_byte_range(self._chunks_per_shard)
         self._fill = FillMatcher(self.fill_value, metadata.dtype)
