@@ -10,6 +10,8 @@ import pytest
 from zarrkit.storage import LocalStore, MemoryStore
 from zarrkit.storage.base import Store
 
+pytest_plugins = ["tests.servers.redis", "tests.servers.http", "tests.servers.s3"]
+
 
 @pytest.fixture(params=["memory", "local"])
 def store(request: pytest.FixtureRequest, tmp_path) -> Store:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import fsspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,21 +21,27 @@ from hypothesis import strategies as st
 from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.runtime import sync
 from zarrkit.storage import ByteRange, LocalStore, MappingStore, MemoryStore, Store, ZipStore
+from zarrkit.storage.cache import CachingStore
+from zarrkit.storage.fsspec import FsspecStore
+from zarrkit.storage.redis import RedisStore
+from zarrkit.storage.url import open_store
 
 OpenedStore = tuple[Store, Callable[[], Store]]
+StoreFactory = Callable[[Path, pytest.FixtureRequest], OpenedStore]
+"""``factory(tmp_path, request)``; a backend that needs a server gets its fixture from ``request``."""
 
 
-def memory_store(tmp_path: Path) -> OpenedStore:
+def memory_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
     data: dict[str, bytes] = {}
     return MemoryStore(data), lambda: MemoryStore(data, read_only=True)
 
 
-def local_store(tmp_path: Path) -> OpenedStore:
+def local_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
     root = tmp_path / "store"
     return LocalStore(root), lambda: LocalStore(root, read_only=True)
 
 
-def zip_store(tmp_path: Path) -> OpenedStore:
+def zip_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
     path = tmp_path / "store.zip"
     store = ZipStore(path, mode="w")
 
@@ -45,16 +52,70 @@ def zip_store(tmp_path: Path) -> OpenedStore:
     return store, reopen
 
 
-def mapping_store(tmp_path: Path) -> OpenedStore:
+def mapping_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
     data: dict[str, bytes] = {}
     return MappingStore(data), lambda: MappingStore(data, read_only=True)
 
 
-STORE_FACTORIES: dict[str, Callable[[Path], OpenedStore]] = {
+def redis_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    url = request.getfixturevalue("redis_server").fresh_url()
+    return RedisStore(url), lambda: RedisStore(url, read_only=True)
+
+
+def s3_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    server = request.getfixturevalue("s3_server")
+    url, options = server.fresh_url(), server.storage_options
+    return open_store(url, mode="a", storage_options=options), lambda: open_store(url, storage_options=options)
+
+
+def http_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    """Written as files below nginx's root, read back over HTTP."""
+    server = request.getfixturevalue("nginx_server")
+    directory, url = server.fresh_directory()
+    return LocalStore(directory), lambda: open_store(url, storage_options=server.storage_options)
+
+
+def cache_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    """A read cache in front of a MemoryStore; the reopened store shares the cache's entries."""
+    data: dict[str, bytes] = {}
+    cache = tmp_path / "cache"
+    return (
+        CachingStore(MemoryStore(data), cache, 1 << 20, namespace="conformance"),
+        lambda: CachingStore(MemoryStore(data, read_only=True), cache, 1 << 20, namespace="conformance"),
+    )
+
+
+def fsspec_memory_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    fs = fsspec.filesystem("memory")  # one per process: each test takes a root of its own
+    root = f"/conformance{tmp_path}"
+    return FsspecStore(fs, root), lambda: FsspecStore(fs, root, read_only=True)
+
+
+def fsspec_local_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    root = f"file://{tmp_path}/store"
+    return open_store(f"fsspec::{root}", mode="w"), lambda: open_store(f"fsspec::{root}")
+
+
+def fsspec_s3_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    """s3fs on moto: an async fsspec filesystem, driven natively."""
+    server = request.getfixturevalue("s3_server")
+    url = "fsspec::" + server.fresh_url()
+    options = {"endpoint_url": server.endpoint, "key": "testing", "secret": "testing"}
+    return open_store(url, mode="w", storage_options=options), lambda: open_store(url, storage_options=options)
+
+
+STORE_FACTORIES: dict[str, StoreFactory] = {
     "memory": memory_store,
     "local": local_store,
     "zip": zip_store,
     "mapping": mapping_store,
+    "redis": redis_store,
+    "s3": s3_store,
+    "http": http_store,
+    "cache": cache_store,
+    "fsspec-memory": fsspec_memory_store,
+    "fsspec-local": fsspec_local_store,
+    "fsspec-s3": fsspec_s3_store,
 }
 
 
@@ -78,7 +139,7 @@ class StoreUnderTest:
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreUnderTest]:
-    writer, reopen = STORE_FACTORIES[request.param](tmp_path)
+    writer, reopen = STORE_FACTORIES[request.param](tmp_path, request)
     under_test = StoreUnderTest(writer, reopen)
     yield under_test
     under_test.close()
@@ -431,9 +492,14 @@ def test_mutable_mapping_view(subject: StoreUnderTest) -> None:
     assert view.get("c") is None
 
 
-@pytest.mark.parametrize(("kind", "offers_reader"), [("memory", True), ("local", True), ("zip", False), ("mapping", False)])
-def test_stores_of_local_blocking_reads_offer_a_blocking_reader(tmp_path: Path, kind: str, offers_reader: bool) -> None:
-    writer, _ = STORE_FACTORIES[kind](tmp_path)
+@pytest.mark.parametrize(
+    ("kind", "offers_reader"),
+    [("memory", True), ("local", True), ("zip", False), ("mapping", False), ("redis", False)],
+)
+def test_stores_of_local_blocking_reads_offer_a_blocking_reader(
+    tmp_path: Path, request: pytest.FixtureRequest, kind: str, offers_reader: bool
+) -> None:
+    writer, _ = STORE_FACTORIES[kind](tmp_path, request)
     try:
         assert (writer.blocking_reader() is not None) is offers_reader
         assert (writer.with_read_only().blocking_reader() is not None) is offers_reader

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import zarrkit.storage.url as url_module
-from zarrkit.errors import ReadOnlyError, StoreError, UnsupportedFeature
+from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.runtime import sync
 from zarrkit.storage import (
     MODES,
@@ -128,8 +128,17 @@ def test_zip_urls_take_a_compression_option(tmp_path: Path) -> None:
 
 
 def test_an_unknown_protocol_names_the_url_and_the_known_ones() -> None:
-    with pytest.raises(StoreError, match=r"'nope'.*'nope://bucket/x'.*file, memory, zip"):
+    with pytest.raises(StoreError, match=r"'nope'.*'nope://bucket/x'.*known protocols: .*file, .*memory, .*s3, .*zip"):
         open_store("nope://bucket/x")
+
+
+def test_protocols_only_fsspec_knows_go_through_the_fsspec_bridge(tmp_path: Path) -> None:
+    from zarrkit.storage.fsspec import FsspecStore
+
+    store = open_store(f"local://{tmp_path}", mode="w")  # fsspec's alias for its local filesystem
+    assert isinstance(store, FsspecStore)
+    sync(store.set("a/b", b"through fsspec"))
+    assert (tmp_path / "a" / "b").read_bytes() == b"through fsspec"
 
 
 def test_registered_protocols_receive_url_mode_and_options() -> None:
@@ -179,9 +188,9 @@ def test_storage_options_that_cannot_apply_are_refused(tmp_path: Path) -> None:
         open_store(f"zip://{tmp_path}/x.zip", mode="w", storage_options={"level": 3})
 
 
-def test_zip_inside_another_store_is_not_supported_yet() -> None:
-    with pytest.raises(UnsupportedFeature, match="zip::s3://bucket/a.zip"):
-        open_store("zip::s3://bucket/a.zip")
+def test_zip_inside_another_store_is_read_only() -> None:
+    with pytest.raises(ReadOnlyError, match="zip::memory://x/a.zip"):
+        open_store("zip::memory://x/a.zip", mode="w")
 
 
 def test_things_that_are_not_stores_are_refused() -> None:

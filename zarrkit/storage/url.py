@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
-from zarrkit.errors import ReadOnlyError, StoreError, UnsupportedFeature
+from zarrkit.errors import ReadOnlyError, StoreError
 from zarrkit.storage.base import Store, StoreMapping
 from zarrkit.storage.local import LocalStore
 from zarrkit.storage.mapping import MappingStore
@@ -77,6 +77,11 @@ def open_store(
         protocol = _protocol_of(url)
         opener = _openers.get(protocol)
         if opener is None:
+            # Any other protocol that fsspec knows (sftp, hdfs, ...) goes through the fsspec bridge.
+            from zarrkit.storage.fsspec import fsspec_knows, open_with_fsspec
+
+            if fsspec_knows(protocol):
+                return open_with_fsspec(url, mode, dict(storage_options or {}))
             raise StoreError(
                 f"unknown protocol {protocol!r} in {url!r}; "
                 f"known protocols: {', '.join(registered_protocols())}"
@@ -136,14 +141,16 @@ def _open_memory(url: str, mode: str, storage_options: dict[str, Any]) -> Store:
 
 
 def _open_zip(url: str, mode: str, storage_options: dict[str, Any]) -> Store:
-    """``zip://path.zip``: a ZipStore, read-only in mode ``"r"`` and appending otherwise.
+    """``zip://path.zip``: a ZipStore, read-only in mode ``"r"`` and appending otherwise;
+    ``zip::<url>``: a read-only archive read through the byte ranges of any store.
 
-    ``storage_options`` may hold ``compression`` (a ``zipfile.ZIP_*`` constant) for new members.
+    ``storage_options`` may hold ``compression`` (a ``zipfile.ZIP_*`` constant) for new members of a
+    local archive; for ``zip::<url>`` they go to the store of ``<url>``.
     """
     if url.lower().startswith("zip::"):
-        raise UnsupportedFeature(
-            f"zip archives inside other stores ({url!r}) are not supported; use zip://path.zip"
-        )
+        from zarrkit.storage.zip_over_store import open_zip_over_url
+
+        return open_zip_over_url(url, mode, storage_options)
     _refuse_options(url, storage_options, allowed=("compression",))
     return ZipStore(_strip_scheme(url, "zip://"), mode="r" if mode == "r" else "a", **storage_options)
 
