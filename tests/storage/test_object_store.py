@@ -22,7 +22,8 @@ from tests.servers.s3 import S3Server
 from zarrkit.errors import PermissionDenied, ReadOnlyError, StoreError, TransientStoreError, UnsupportedFeature
 from zarrkit.runtime import sync
 from zarrkit.storage import LocalStore, MemoryStore, ObjectStore, open_store
-from zarrkit.storage.object import DEFAULT_COALESCE_BLOCK, DEFAULT_COALESCE_GAP, coalesce_ranges, open_object_store
+from zarrkit.storage.object import DEFAULT_COALESCE_BLOCK, DEFAULT_COALESCE_GAP, coalesce_ranges
+from zarrkit.storage.object_urls import open_object_store
 
 KIB = 1024
 BLOB = bytes(range(256)) * 4 * KIB  # 1 MiB

@@ -1,6 +1,7 @@
 """Byte stores: the async Store protocol, the local stores (memory, directory, zip, any mapping) and
 URL dispatch (:func:`open_store`, :func:`register_protocol`)."""
 
+from zarrkit.storage import object_urls  # noqa: F401 - registers the s3, gs, az, http and https protocols
 from zarrkit.storage.base import ByteRange, ReadOnlyView, Store, StoreMapping
 from zarrkit.storage.cache import CachingStore
 from zarrkit.storage.fsspec import FsspecStore

@@ -1,9 +1,8 @@
 """ObjectStore: a Store over S3, Google Cloud Storage, Azure Blob Storage or HTTP(S), through obstore.
 
-URLs (see :func:`open_object_store`): ``s3://bucket/prefix``, ``gs://bucket/prefix``,
-``az://container/prefix``, ``http://host/path`` and ``https://host/path``; keys live below the
-prefix. HTTP(S) is read-only. obstore is an optional dependency (``zarrkit[cloud]``), imported on
-first use.
+Keys live below the store's prefix (``s3://bucket/prefix``; :mod:`zarrkit.storage.object_urls`
+opens a store from such a URL). HTTP(S) is read-only. obstore is an optional dependency
+(``zarrkit[cloud]``), imported on first use.
 
 Reads. ``get_many``, the chunk engine's only read path, groups its requests by object. A request
 for a whole object serves every other range of that object. Bounded ranges ``(offset, length)`` of
@@ -34,30 +33,24 @@ What each answer becomes, on every backend (S3, GCS, Azure, HTTP):
 
 Listing. S3, GCS and Azure list through the service's delimiter listing. HTTP has no listing
 protocol: ``list_dir`` reads the directory index page the server generates (nginx ``autoindex``,
-Apache, ``python -m http.server``) and takes its relative links, so listing over HTTP needs such
-pages (nginx leaves out names starting with a dot). A key that names a directory should answer
-404 (nginx: ``try_files $uri =404``); a redirect to the directory's index page raises StoreError.
+Apache, ``python -m http.server``; see :mod:`zarrkit.storage.http_index`), so listing over HTTP
+needs such pages. A key that names a directory should answer 404 (nginx: ``try_files $uri =404``);
+a redirect to the directory's index page raises StoreError.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html.parser
-import os
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 import weakref
 from collections.abc import Sequence
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from zarrkit.errors import PermissionDenied, ReadOnlyError, StoreError, TransientStoreError, UnsupportedFeature
-from zarrkit.runtime import io_loop, run_in_pool, sync
+from zarrkit.errors import PermissionDenied, StoreError, TransientStoreError, UnsupportedFeature
 from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
-from zarrkit.storage.url import MODES, register_protocol
+from zarrkit.storage.http_index import read_directory_index, walk_directory_indexes
 
 DEFAULT_COALESCE_GAP = 1 << 20
 """Ranges of one object at most this many bytes apart are fetched in one request (1 MiB)."""
@@ -77,31 +70,16 @@ DEFAULT_RETRY_CONFIG: dict[str, Any] = {
 at most 5 retries within 60 s, waiting 0.1 s, 0.2 s, 0.4 s, ... (at most 5 s, with jitter)."""
 
 _DELETE_BATCH = 1000  # S3's limit of keys per bulk delete request
-_INDEX_TIMEOUT = 30.0  # seconds for one directory index page over HTTP
 _STATUS_PATTERN = re.compile(r"status code: (\d{3})")
 _S3_ERROR_PATTERN = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>")
 _TRANSIENT_MARKERS = ("error sending request", "body error", "timed out", "timeout", "connection", "retries, max_retries")
 _BODY_CUT_SHORT = "body error"  # obstore's words for a connection lost while the body streamed
 _RANGE_MARKERS = ("non-partial response", "Range request not supported", "NotPartial")
-_BUCKET_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]")
-_SCHEMES = {"s3": "S3Store", "gs": "GCSStore", "az": "AzureStore", "http": "HTTPStore", "https": "HTTPStore"}
-_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT", "GOOGLE_BASE_URL", "AZURE_STORAGE_ENDPOINT")
 _METADATA_SERVICE = "169.254.169.254"  # where obstore asks for instance credentials when none are given
-_STORE_OPTIONS = ("forbidden_as_missing", "coalesce_gap", "coalesce_block", "max_concurrency")
-_CLIENT_OPTIONS = ("client_options", "retry_config", "check_on_open")
-# fsspec/s3fs spellings, so storage_options written for zarr-python's s3fs stores work unchanged.
-_S3_ALIASES = {
-    "anon": "anonymous",
-    "key": "access_key_id",
-    "secret": "secret_access_key",
-    "token": "session_token",
-    "endpoint_url": "endpoint",
-    "region_name": "region",
-}
 
 
-def _obstore() -> ModuleType:
-    """The obstore module; UnsupportedFeature naming the extra to install when it is missing."""
+def import_obstore() -> ModuleType:
+    """The obstore module; raises UnsupportedFeature naming the extra to install when it is missing."""
     try:
         import obstore
     except ImportError:
@@ -138,9 +116,9 @@ class ObjectStore(Store):
     """A store over an obstore store (``S3Store``, ``GCSStore``, ``AzureStore``, ``HTTPStore``).
 
     ``backend`` is the obstore store, already configured with its bucket, prefix, credentials and
-    retry configuration (:func:`open_object_store` builds one from a URL). ``url`` names the store's
-    root in messages (derived from ``backend`` when omitted); over HTTP it is also where listings
-    read directory indexes. A store over HTTP is always read-only. ``forbidden_as_missing`` reads a
+    retry configuration (:func:`zarrkit.storage.object_urls.open_object_store` builds one from a
+    URL). ``url`` names the store's root in messages (derived from ``backend`` when omitted); over
+    HTTP it is also where listings read directory indexes. A store over HTTP is always read-only. ``forbidden_as_missing`` reads a
     403 on a key as a missing key (see the module notes); ``coalesce_gap``, ``coalesce_block`` and
     ``max_concurrency`` tune ``get_many``. Raises StoreError for a tuning value out of range.
     """
@@ -232,7 +210,7 @@ class ObjectStore(Store):
         """The zarrkit error for an obstore error that is not a missing key."""
         status = _status_of(error)
         where = self.url_of(key)
-        detail = _describe(error)
+        detail = describe_obstore_error(error)
         if _METADATA_SERVICE in detail:
             return PermissionDenied(
                 f"{action} {where}: no credentials found (the instance metadata service refused: {detail}); pass "
@@ -333,7 +311,7 @@ class ObjectStore(Store):
 
         The answer is checked against the range asked for, resolved with the object's size.
         """
-        obstore = _obstore()
+        obstore = import_obstore()
         options: dict[str, Any] = {}
         if byte_range is not None:
             offset, length = byte_range
@@ -384,7 +362,7 @@ class ObjectStore(Store):
     async def getsize(self, key: str) -> int | None:
         """The size of the value at ``key`` (one HEAD request), or ``None`` if it is missing."""
         self._check_key(key)
-        obstore = _obstore()
+        obstore = import_obstore()
         try:
             async with self._limiter():
                 meta = await obstore.head_async(self._backend, key)
@@ -405,7 +383,9 @@ class ObjectStore(Store):
         """
         directory = prefix[: prefix.rfind("/") + 1]
         if self._is_http:
-            keys = await self._walk_indexes(directory)
+            keys = await walk_directory_indexes(
+                self.url, directory, headers=self._index_headers(), limiter=self._limiter()
+            )
         else:
             keys, _ = await self._list_objects(directory, recursive=True)
         return sorted(key for key in keys if key.startswith(prefix))
@@ -414,14 +394,16 @@ class ObjectStore(Store):
         """The keys directly below the directory ``prefix`` and its sub-prefixes (``"a/b/"``), sorted."""
         directory = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         if self._is_http:
-            keys, prefixes = await self._read_index(directory)
+            keys, prefixes = await read_directory_index(
+                self.url, directory, headers=self._index_headers(), limiter=self._limiter()
+            )
         else:
             keys, prefixes = await self._list_objects(directory, recursive=False)
         return sorted(keys), sorted(prefixes)
 
     async def _list_objects(self, directory: str, *, recursive: bool) -> tuple[list[str], list[str]]:
         """The keys below ``directory`` (all, or the direct ones and the sub-prefixes) from S3, GCS or Azure."""
-        obstore = _obstore()
+        obstore = import_obstore()
         location = directory.rstrip("/") or None
         try:
             async with self._limiter():
@@ -433,16 +415,19 @@ class ObjectStore(Store):
             raise self._listing_failure(directory, error) from error
         return [entry["path"] for entry in listing["objects"]], [name + "/" for name in listing["common_prefixes"]]
 
+    def _index_headers(self) -> dict[str, str]:
+        """The headers the HTTP backend sends, for fetching directory index pages the same way."""
+        return dict((self._backend.client_options or {}).get("default_headers") or {})
+
     def _listing_failure(self, directory: str, error: Exception) -> StoreError:
         if _status_of(error) == 404:
-            return StoreError(
-                f"listing {self.url_of(directory)}: the bucket or container does not exist ({_describe(error)})"
-            )
+            detail = describe_obstore_error(error)
+            return StoreError(f"listing {self.url_of(directory)}: the bucket or container does not exist ({detail})")
         return self._failure("listing", directory, error)
 
     async def _change(self, action: str, key: str, function: str, *args: Any) -> None:
         """``obstore.<function>(backend, *args)`` for a write or delete; a missing key is no error."""
-        obstore = _obstore()
+        obstore = import_obstore()
         try:
             async with self._limiter():
                 await getattr(obstore, function)(self._backend, *args)
@@ -450,56 +435,6 @@ class ObjectStore(Store):
             return
         except Exception as error:
             raise self._failure(action, key, error) from error
-
-    async def _walk_indexes(self, directory: str) -> list[str]:
-        """Every key below ``directory`` over HTTP: its index pages, level by level."""
-        keys: list[str] = []
-        level = [directory]
-        while level:
-            listings = await asyncio.gather(*(self._read_index(name) for name in level))
-            level = []
-            for found_keys, found_prefixes in listings:
-                keys += found_keys
-                level += found_prefixes
-        return keys
-
-    async def _read_index(self, directory: str) -> tuple[list[str], list[str]]:
-        """The keys and sub-prefixes an HTTP server's index page of ``directory`` links to."""
-        url = self.url_of(urllib.parse.quote(directory))
-        if not url.endswith("/"):
-            url += "/"
-        async with self._limiter():
-            page = await run_in_pool(self._fetch_index_page, url)
-        if page is None:
-            return [], []
-        parser = _LinkCollector()
-        parser.feed(page)
-        keys: list[str] = []
-        prefixes: list[str] = []
-        for href in parser.links:
-            name = _child_name(url, href)
-            if name is not None:
-                (prefixes if name.endswith("/") else keys).append(directory + name)
-        return keys, prefixes
-
-    def _fetch_index_page(self, url: str) -> str | None:
-        """The text of the page at ``url`` (blocking; run in the pool), or None for 404."""
-        headers = dict((self._backend.client_options or {}).get("default_headers") or {})
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=_INDEX_TIMEOUT) as answer:
-                return answer.read().decode(answer.headers.get_content_charset() or "utf-8", errors="replace")
-        except urllib.error.HTTPError as error:
-            if error.code == 404:
-                return None
-            if error.code in (401, 403):
-                raise PermissionDenied(
-                    f"listing {url}: access denied (HTTP {error.code}); the server may not serve directory indexes"
-                ) from None
-            if error.code >= 500 or error.code in (408, 429):
-                raise TransientStoreError(f"listing {url} failed: HTTP {error.code} {error.reason}") from None
-            raise StoreError(f"listing {url} failed: HTTP {error.code} {error.reason}") from None
-        except OSError as error:
-            raise TransientStoreError(f"listing {url} failed: cannot reach the server ({error})") from None
 
     # -- writes -----------------------------------------------------------------------------------
 
@@ -551,7 +486,7 @@ class ObjectStore(Store):
         PermissionDenied (403 is accepted with ``forbidden_as_missing``), TransientStoreError
         (server unreachable after the retries).
         """
-        obstore = _obstore()
+        obstore = import_obstore()
         try:
             async with self._limiter():
                 if self._is_http:
@@ -567,33 +502,6 @@ class ObjectStore(Store):
             if self._is_http or (status == 403 and self.forbidden_as_missing):
                 return
             raise self._listing_failure("", error) from error
-
-
-class _LinkCollector(html.parser.HTMLParser):
-    """Collects the ``href`` of every ``<a>`` in a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.links.append(href)
-
-
-def _child_name(index_url: str, href: str) -> str | None:
-    """The entry a link of the index page at ``index_url`` names (``"x"``, ``"dir/"``), or None for
-    links elsewhere: parents, sorting links with queries, other sites."""
-    target = urllib.parse.urljoin(index_url, href)
-    if "?" in target or "#" in target or not target.startswith(index_url):
-        return None
-    name = urllib.parse.unquote(target[len(index_url) :])
-    stem = name[:-1] if name.endswith("/") else name
-    if stem in ("", ".", "..") or "/" in stem:
-        return None
-    return name
 
 
 def _status_of(error: BaseException) -> int | None:
@@ -623,8 +531,9 @@ def _is_range_error(error: BaseException) -> bool:
     return _status_of(error) == 416 or any(marker in str(error) for marker in _RANGE_MARKERS)
 
 
-def _describe(error: BaseException) -> str:
-    """obstore's message without its debug dump or the response body, plus an S3 error code."""
+def describe_obstore_error(error: BaseException) -> str:
+    """obstore's message for ``error`` without its debug dump or the response body, plus an S3 error code
+    (``"... (NoSuchBucket: The specified bucket does not exist)"``). Raises nothing."""
     text = str(error)
     summary = text.split("\n")[0]
     summary = summary.split(": <", 1)[0].rstrip(": ")
@@ -642,149 +551,3 @@ def _url_of_backend(backend: Any) -> str:
     config = backend.config
     bucket = config.get("bucket") or config.get("container_name") or ""
     return f"{scheme}://{bucket}/{backend.prefix or ''}".rstrip("/")
-
-
-# -- URLs -----------------------------------------------------------------------------------------
-
-
-def open_object_store(url: str, *, mode: str = "r", storage_options: dict[str, Any] | None = None) -> ObjectStore:
-    """The ObjectStore a URL names, checked with one request unless ``check_on_open`` is False.
-
-    ``s3://bucket/prefix``, ``gs://bucket/prefix``, ``az://container/prefix`` (the account from
-    ``account_name`` or ``AZURE_STORAGE_ACCOUNT_NAME``) and ``http(s)://host/path``. Mode ``"r"``
-    opens read-only; HTTP(S) is always read-only and refuses modes ``"w"`` and ``"w-"``.
-
-    ``storage_options``:
-
-    - the backend's own configuration, passed to obstore: for S3 ``endpoint``, ``region``,
-      ``access_key_id``, ``secret_access_key``, ``session_token`` and the other ``S3Config`` keys
-      (s3fs names ``key``, ``secret``, ``token``, ``endpoint_url``, ``region_name``, ``anon`` work
-      too); ``GCSConfig`` keys for GCS; ``AzureConfig`` keys for Azure. Whatever is not given comes
-      from the environment, as obstore reads it (``AWS_ACCESS_KEY_ID``, ``AWS_REGION``,
-      ``AWS_ENDPOINT_URL``, web identity and instance credentials; ``GOOGLE_*``; ``AZURE_*``);
-    - S3 ``profile``: take credentials and region from that profile of the AWS config files
-      (``~/.aws/credentials``; needs boto3); ``AWS_PROFILE`` does the same when no keys are given;
-    - ``anonymous`` (bool): send unsigned requests (public buckets);
-    - ``client_options`` (obstore ``ClientConfig``: timeouts, headers, proxies); plain ``http://``
-      endpoints are allowed without asking;
-    - ``retry_config`` (obstore ``RetryConfig``), merged over :data:`DEFAULT_RETRY_CONFIG`;
-    - ``forbidden_as_missing``, ``coalesce_gap``, ``coalesce_block``, ``max_concurrency``: see
-      :class:`ObjectStore`;
-    - ``check_on_open`` (default True): make one request now (:meth:`ObjectStore.check`); skipped
-      when called from zarrkit's own I/O loop, which cannot wait for it.
-
-    Raises StoreError naming the URL for a malformed URL or an option the backend does not know,
-    ReadOnlyError for a writing mode over HTTP, UnsupportedFeature when obstore is not installed,
-    and whatever :meth:`ObjectStore.check` raises.
-    """
-    if mode not in MODES:
-        raise StoreError(f"invalid mode {mode!r} for {url!r}: use one of {MODES}")
-    options = dict(storage_options or {})
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in _SCHEMES:
-        raise StoreError(f"{url!r} is not an object store URL: use one of {', '.join(f'{s}://' for s in _SCHEMES)}")
-    if parts.query or parts.fragment or url.endswith(("?", "#")):
-        raise StoreError(f"malformed URL {url!r}: query strings and fragments are not supported")
-    prefix = parts.path.strip("/")
-    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
-        raise StoreError(f"malformed URL {url!r}: the path has empty, '.' or '..' segments")
-    http = _SCHEMES[scheme] == "HTTPStore"
-    if http and mode in ("w", "w-"):
-        raise ReadOnlyError(f"cannot open {url!r} with mode {mode!r}: HTTP(S) stores are read-only")
-    store_options = {name: options.pop(name) for name in _STORE_OPTIONS if name in options}
-    check_on_open = options.pop("check_on_open", True)
-    backend = _backend_for(url, scheme, parts, prefix, options)
-    root = f"{scheme}://{parts.netloc}/{prefix}"
-    store = ObjectStore(backend, url=root, read_only=mode == "r", **store_options)
-    if check_on_open and not _on_io_loop():
-        sync(store.check())
-    return store
-
-
-def _on_io_loop() -> bool:
-    # Code already running on zarrkit's I/O loop cannot wait for the check there; its first
-    # request reports what the check would have.
-    try:
-        return asyncio.get_running_loop() is io_loop()
-    except RuntimeError:
-        return False
-
-
-def _backend_for(url: str, scheme: str, parts: urllib.parse.SplitResult, prefix: str, options: dict[str, Any]) -> Any:
-    """The obstore store for a parsed URL; StoreError naming the URL when it cannot be built."""
-    store_classes = _obstore().store
-    client_options = dict(options.pop("client_options", None) or {})
-    retry_config = _merged_retry_config(url, options.pop("retry_config", None))
-    endpoints = [options.get("endpoint"), options.get("endpoint_url")] + [os.environ.get(name) for name in _ENDPOINT_VARIABLES]
-    if scheme == "http" or any(str(endpoint).startswith("http://") for endpoint in endpoints if endpoint):
-        client_options.setdefault("allow_http", True)
-    common = {"client_options": client_options, "retry_config": retry_config}
-    if _SCHEMES[scheme] == "HTTPStore":
-        if not parts.hostname:
-            raise StoreError(f"malformed URL {url!r}: no host")
-        if options:
-            raise StoreError(
-                f"storage_options {sorted(options)} do not apply to {url!r}; HTTP takes "
-                f"{sorted(_STORE_OPTIONS + _CLIENT_OPTIONS)}"
-            )
-        factory = store_classes.HTTPStore
-        arguments: tuple[Any, ...] = (f"{scheme}://{parts.netloc}/{prefix}",)
-    else:
-        bucket = parts.netloc
-        if not _BUCKET_PATTERN.fullmatch(bucket):
-            raise StoreError(f"malformed URL {url!r}: {bucket!r} is not a bucket or container name")
-        if scheme == "s3":
-            options = {_S3_ALIASES.get(name, name): value for name, value in options.items()}
-        if options.pop("anonymous", False):
-            options["skip_signature"] = True
-        if scheme == "s3":
-            profile = _aws_profile(options)
-            if profile is not None:
-                common["credential_provider"] = _profile_credentials(url, profile)
-        factory = getattr(store_classes, _SCHEMES[scheme])
-        arguments = (bucket,)
-        common["prefix"] = prefix or None
-    try:
-        return factory(*arguments, **common, **options)
-    except Exception as error:
-        raise StoreError(f"cannot open {url!r} with storage_options {sorted(options)}: {_describe(error)}") from error
-
-
-def _aws_profile(options: dict[str, Any]) -> str | None:
-    """The AWS profile to take credentials from: ``profile``, else ``AWS_PROFILE`` unless keys are given."""
-    profile = options.pop("profile", None)
-    given = options.keys() & {"access_key_id", "skip_signature"} or "AWS_ACCESS_KEY_ID" in os.environ
-    return profile if profile is not None or given else os.environ.get("AWS_PROFILE")
-
-
-def _profile_credentials(url: str, profile: str) -> Any:
-    """An obstore credential provider reading ``profile`` of the AWS config files through boto3."""
-    try:
-        import boto3
-        from obstore.auth.boto3 import Boto3CredentialProvider
-    except ImportError:
-        raise UnsupportedFeature(f"AWS profile {profile!r} for {url!r}: reading profiles needs boto3") from None
-    try:
-        return Boto3CredentialProvider(boto3.Session(profile_name=profile))
-    except Exception as error:  # botocore's ProfileNotFound, or a profile without credentials
-        raise StoreError(f"AWS profile {profile!r} for {url!r}: {error}") from error
-
-
-def _merged_retry_config(url: str, overrides: Any) -> dict[str, Any]:
-    if overrides is None:
-        return dict(DEFAULT_RETRY_CONFIG)
-    if not isinstance(overrides, dict):
-        raise StoreError(f"retry_config for {url!r} must be a dict (obstore's RetryConfig), got {overrides!r}")
-    merged = {**DEFAULT_RETRY_CONFIG, **overrides}
-    merged["backoff"] = {**DEFAULT_RETRY_CONFIG["backoff"], **(overrides.get("backoff") or {})}
-    return merged
-
-
-def _open_url(url: str, mode: str, storage_options: dict[str, Any]) -> Store:
-    """The URL registry's opener for every object store protocol."""
-    return open_object_store(url, mode=mode, storage_options=storage_options)
-
-
-for _scheme in _SCHEMES:
-    register_protocol(_scheme, _open_url)
