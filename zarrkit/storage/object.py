@@ -72,7 +72,14 @@ at most 5 retries within 60 s, waiting 0.1 s, 0.2 s, 0.4 s, ... (at most 5 s, wi
 _DELETE_BATCH = 1000  # S3's limit of keys per bulk delete request
 _STATUS_PATTERN = re.compile(r"status code: (\d{3})")
 _S3_ERROR_PATTERN = re.compile(r"<Code>([^<]*)</Code>\s*<Message>([^<]*)</Message>")
-_TRANSIENT_MARKERS = ("error sending request", "body error", "timed out", "timeout", "connection", "retries, max_retries")
+_TRANSIENT_MARKERS = (
+    "error sending request",
+    "body error",
+    "timed out",
+    "timeout",
+    "connection",
+    "retries, max_retries",
+)
 _BODY_CUT_SHORT = "body error"  # obstore's words for a connection lost while the body streamed
 _RANGE_MARKERS = ("non-partial response", "Range request not supported", "NotPartial")
 _METADATA_SERVICE = "169.254.169.254"  # where obstore asks for instance credentials when none are given
@@ -118,9 +125,10 @@ class ObjectStore(Store):
     ``backend`` is the obstore store, already configured with its bucket, prefix, credentials and
     retry configuration (:func:`zarrkit.storage.object_urls.open_object_store` builds one from a
     URL). ``url`` names the store's root in messages (derived from ``backend`` when omitted); over
-    HTTP it is also where listings read directory indexes. A store over HTTP is always read-only. ``forbidden_as_missing`` reads a
-    403 on a key as a missing key (see the module notes); ``coalesce_gap``, ``coalesce_block`` and
-    ``max_concurrency`` tune ``get_many``. Raises StoreError for a tuning value out of range.
+    HTTP it is also where listings read directory indexes. A store over HTTP is always read-only.
+    ``forbidden_as_missing`` reads a 403 on a key as a missing key (see the module notes);
+    ``coalesce_gap``, ``coalesce_block`` and ``max_concurrency`` tune ``get_many``. Raises
+    StoreError for a tuning value out of range.
     """
 
     def __init__(
@@ -174,7 +182,14 @@ class ObjectStore(Store):
         return hash(self._settings())
 
     def _settings(self) -> tuple[Any, ...]:
-        return (self.url, self.read_only, self.forbidden_as_missing, self.coalesce_gap, self.coalesce_block, self.max_concurrency)
+        return (
+            self.url,
+            self.read_only,
+            self.forbidden_as_missing,
+            self.coalesce_gap,
+            self.coalesce_block,
+            self.max_concurrency,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled for other processes (dask workers): the semaphores belong to this process's loops.
@@ -217,7 +232,9 @@ class ObjectStore(Store):
                 "credentials in storage_options or the environment, or anonymous=True for public data"
             )
         if status in (401, 403):
-            return PermissionDenied(f"{action} {where}: access denied (HTTP {status}); check the credentials ({detail})")
+            return PermissionDenied(
+                f"{action} {where}: access denied (HTTP {status}); check the credentials ({detail})"
+            )
         if _is_transient(error, status):
             subject = f"key {key!r} at {where}" if key else where
             return TransientStoreError(f"{action} {subject} failed after retries: {detail}")
@@ -295,9 +312,7 @@ class ObjectStore(Store):
             # Slicing clips at the end of the data, as reading past the end of the object clips.
             results[position] = data[start - block_start : stop - block_start].tobytes()
 
-    async def _read_single(
-        self, key: str, position: int, byte_range: ByteRange, results: list[bytes | None]
-    ) -> None:
+    async def _read_single(self, key: str, position: int, byte_range: ByteRange, results: list[bytes | None]) -> None:
         """A suffix, a range to the end, or a zero-length range (which needs only the size)."""
         if byte_range[1] == 0:
             size = await self.getsize(key)

@@ -24,7 +24,13 @@ from zarrkit.storage.url import MODES, register_protocol
 
 _BUCKET_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]")
 _SCHEMES = {"s3": "S3Store", "gs": "GCSStore", "az": "AzureStore", "http": "HTTPStore", "https": "HTTPStore"}
-_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT", "GOOGLE_BASE_URL", "AZURE_STORAGE_ENDPOINT")
+_ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT",
+    "GOOGLE_BASE_URL",
+    "AZURE_STORAGE_ENDPOINT",
+)
 _STORE_OPTIONS = ("forbidden_as_missing", "coalesce_gap", "coalesce_block", "max_concurrency")
 _CLIENT_OPTIONS = ("client_options", "retry_config", "check_on_open")
 # fsspec/s3fs spellings, so storage_options written for zarr-python's s3fs stores work unchanged.
@@ -107,7 +113,9 @@ def _backend_for(url: str, scheme: str, parts: urllib.parse.SplitResult, prefix:
     store_classes = import_obstore().store
     client_options = dict(options.pop("client_options", None) or {})
     retry_config = _merged_retry_config(url, options.pop("retry_config", None))
-    endpoints = [options.get("endpoint"), options.get("endpoint_url")] + [os.environ.get(name) for name in _ENDPOINT_VARIABLES]
+    endpoints = [options.get("endpoint"), options.get("endpoint_url")] + [
+        os.environ.get(name) for name in _ENDPOINT_VARIABLES
+    ]
     if scheme == "http" or any(str(endpoint).startswith("http://") for endpoint in endpoints if endpoint):
         client_options.setdefault("allow_http", True)
     common = {"client_options": client_options, "retry_config": retry_config}

@@ -54,9 +54,7 @@ def _redis_module() -> ModuleType:
         import redis.asyncio.retry
         import redis.backoff
     except ImportError:
-        raise UnsupportedFeature(
-            "redis:// stores need the redis package: pip install 'zarrkit[redis]'"
-        ) from None
+        raise UnsupportedFeature("redis:// stores need the redis package: pip install 'zarrkit[redis]'") from None
     return redis
 
 
@@ -127,7 +125,10 @@ class RedisStore(Store):
         self.host, self.port, self.db, self.prefix = parts.host, parts.port, parts.db, parts.prefix
         self.url = f"redis://{self.host}:{self.port}/{self.db}" + (f"/{self.prefix}" if self.prefix else "")
         self._key_prefix = self.prefix + "/" if self.prefix else ""
-        self._arguments = (url, {"read_only": read_only, "timeout": timeout, "username": username, "password": password})
+        self._arguments = (
+            url,
+            {"read_only": read_only, "timeout": timeout, "username": username, "password": password},
+        )
         self._exceptions = redis.exceptions
         # A blocking pool makes a burst of concurrent commands wait for a free connection (for at
         # most ``timeout``) instead of failing once the connection limit is reached.
@@ -183,7 +184,9 @@ class RedisStore(Store):
         # redis-py quotes a failed pipeline command with its arguments, values included: keep it short.
         reason = str(error)
         reason = reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + "..."
-        if isinstance(error, (exceptions.AuthenticationError, exceptions.AuthorizationError, exceptions.NoPermissionError)):
+        if isinstance(
+            error, (exceptions.AuthenticationError, exceptions.AuthorizationError, exceptions.NoPermissionError)
+        ):
             return PermissionDenied(f"{where}: permission denied ({reason})")
         if isinstance(error, (exceptions.ConnectionError, exceptions.TimeoutError)):
             return TransientStoreError(f"{where} failed after {RETRIES} retries: {reason}")

@@ -159,9 +159,7 @@ class ZipOverStore(Store):
             file_size, compressed_size, header_offset = _apply_zip64_extra(
                 extra, file_size, compressed_size, header_offset
             )
-            members.append(
-                ZipMember(name, header_offset + prepended, method, compressed_size, file_size, crc, flags)
-            )
+            members.append(ZipMember(name, header_offset + prepended, method, compressed_size, file_size, crc, flags))
             position = start + name_length + extra_length + comment_length
         if position != len(directory):
             raise self._damaged("its central directory ends in the middle of an entry")
@@ -211,7 +209,9 @@ class ZipOverStore(Store):
         unknown = list({member.name: member for member in members if member.name not in self._data_offsets}.values())
         if not unknown:
             return
-        headers = await self.store.get_many([(self.key, (member.header_offset, _LOCAL_HEADER.size)) for member in unknown])
+        headers = await self.store.get_many(
+            [(self.key, (member.header_offset, _LOCAL_HEADER.size)) for member in unknown]
+        )
         for member, header in zip(unknown, headers):
             if header is None or len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
                 raise self._damaged(f"member {member.name!r} has no valid local header")
