@@ -15,9 +15,15 @@ demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/zarrkit demo
 
-# The real servers the tests start on loopback ports: redis-server and nginx from Debian (moto's S3
-# server comes with the test extras). Installed only where missing; CI runs as root.
-servers:
+# The real servers the tests start on loopback ports: redis-server and nginx from Debian, Azurite
+# (Azure's storage emulator) from npm below the virtualenv; moto's S3 server comes with the test
+# extras. Installed only where missing; CI runs as root.
+AZURITE := $(VENV)/node/node_modules/.bin/azurite-blob
+
+$(AZURITE):
+	npm install --prefix $(VENV)/node --no-audit --no-fund --loglevel=error azurite@3.35.0
+
+servers: $(AZURITE)
 	@command -v redis-server >/dev/null && test -x /usr/sbin/nginx || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx-light)
 

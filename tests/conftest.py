@@ -10,7 +10,7 @@ import pytest
 from zarrkit.storage import LocalStore, MemoryStore
 from zarrkit.storage.base import Store
 
-pytest_plugins = ["tests.servers.redis", "tests.servers.http", "tests.servers.s3"]
+pytest_plugins = ["tests.servers.redis", "tests.servers.http", "tests.servers.s3", "tests.servers.azurite"]
 
 
 @pytest.fixture(params=["memory", "local"])

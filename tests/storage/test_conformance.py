@@ -104,7 +104,14 @@ def fsspec_s3_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedSto
     return open_store(url, mode="w", storage_options=options), lambda: open_store(url, storage_options=options)
 
 
+def azure_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    server = request.getfixturevalue("azurite_server")
+    url, options = server.fresh_url(), server.storage_options
+    return open_store(url, mode="a", storage_options=options), lambda: open_store(url, storage_options=options)
+
+
 STORE_FACTORIES: dict[str, StoreFactory] = {
+    "azure": azure_store,
     "memory": memory_store,
     "local": local_store,
     "zip": zip_store,
