@@ -10,7 +10,13 @@ import pytest
 from zarrkit.storage import LocalStore, MemoryStore
 from zarrkit.storage.base import Store
 
-pytest_plugins = ["tests.servers.redis", "tests.servers.http", "tests.servers.s3", "tests.servers.azurite"]
+pytest_plugins = [
+    "tests.servers.redis",
+    "tests.servers.http",
+    "tests.servers.s3",
+    "tests.servers.azurite",
+    "tests.servers.seaweedfs",
+]
 
 
 @pytest.fixture(params=["memory", "local"])

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from zarrkit import Array, api
-from zarrkit.errors import ZarrkitError
+from zarrkit.errors import StoreError, ZarrkitError
+from zarrkit.storage.presign import presign_to_file
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,6 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     info.add_argument("url")
     info.add_argument("--path", default=None)
     info.set_defaults(run=_info)
+
+    presign = commands.add_parser("presign", help="write a reference set of pre-signed URLs for an array or group")
+    presign.add_argument("url", help="s3://, gs:// or az:// URL of the array or group")
+    presign.add_argument("--expires", type=int, required=True, help="seconds the URLs stay valid")
+    presign.add_argument("-o", "--output", required=True, help="the JSON file to write")
+    presign.add_argument(
+        "--option", action="append", default=[], metavar="NAME=VALUE", help="a storage option (repeatable)"
+    )
+    presign.set_defaults(run=_presign)
 
     arguments = parser.parse_args(argv)
     try:
@@ -113,6 +123,17 @@ def _info(arguments: argparse.Namespace) -> None:
         print(f"  fill_value={node.fill_value!r} order={node.order}")
     for key, value in node.attrs.items():
         print(f"  {key}: {value!r}")
+
+
+def _presign(arguments: argparse.Namespace) -> None:
+    options = {}
+    for option in arguments.option:
+        name, equals, value = option.partition("=")
+        if not equals or not name:
+            raise StoreError(f"--option {option!r} must look like NAME=VALUE")
+        options[name] = value
+    refs = presign_to_file(arguments.url, arguments.output, expires=arguments.expires, storage_options=options)
+    print(f"wrote {len(refs['refs'])} references to {arguments.output}")
 
 
 if __name__ == "__main__":

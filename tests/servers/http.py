@@ -191,6 +191,9 @@ class ScriptedHTTPServer:
     requests: list[RecordedRequest] = field(default_factory=list)
     max_in_flight: int = 0
     _in_flight: int = 0
+    # Requests still running from an earlier test (a delay the client gave up on) must not count
+    # toward the next test's peak: each reset starts a new generation.
+    _generation: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -203,20 +206,23 @@ class ScriptedHTTPServer:
         with self._lock:
             self.objects, self.faults, self.requests = {}, {}, []
             self.missing_status, self.delay, self.max_in_flight = 404, 0.0, 0
+            self._in_flight, self._generation = 0, self._generation + 1
 
     def targets(self, method: str = "GET") -> list[str]:
         """The targets of the recorded requests with ``method``, in order."""
         return [request.target for request in self.requests if request.method == method]
 
-    def _enter(self, request: RecordedRequest) -> None:
+    def _enter(self, request: RecordedRequest) -> int:
         with self._lock:
             self.requests.append(request)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            return self._generation
 
-    def _leave(self) -> None:
+    def _leave(self, generation: int) -> None:
         with self._lock:
-            self._in_flight -= 1
+            if generation == self._generation:
+                self._in_flight -= 1
 
 
 def _handler_for(server: ScriptedHTTPServer) -> type[BaseHTTPRequestHandler]:
@@ -236,12 +242,14 @@ def _handler_for(server: ScriptedHTTPServer) -> type[BaseHTTPRequestHandler]:
             request = RecordedRequest(
                 self.command, self.path, self.headers.get("Range"), self.headers.get("Authorization")
             )
-            server._enter(request)
+            # In flight means "in the delay": once the answer is being written the client may
+            # already send its next request, which must not count as overlapping this one.
+            generation = server._enter(request)
             try:
                 time.sleep(server.delay)
-                self._respond(with_body)
             finally:
-                server._leave()
+                server._leave(generation)
+            self._respond(with_body)
 
         def _respond(self, with_body: bool) -> None:
             fault = next((fault for start, fault in server.faults.items() if self.path.startswith(start)), None)

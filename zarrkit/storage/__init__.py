@@ -9,7 +9,9 @@ from zarrkit.storage.local import LocalStore
 from zarrkit.storage.mapping import MappingStore
 from zarrkit.storage.memory import MemoryStore
 from zarrkit.storage.object import ObjectStore
+from zarrkit.storage.presign import presign, presign_to_file
 from zarrkit.storage.redis import RedisStore
+from zarrkit.storage.signed import SignedURLStore, SigningService
 from zarrkit.storage.url import MODES, open_store, register_protocol
 from zarrkit.storage.zip import ZipStore
 from zarrkit.storage.zip_over_store import ZipOverStore
@@ -25,10 +27,14 @@ __all__ = [
     "ObjectStore",
     "ReadOnlyView",
     "RedisStore",
+    "SignedURLStore",
+    "SigningService",
     "Store",
     "StoreMapping",
     "ZipOverStore",
     "ZipStore",
     "open_store",
+    "presign",
+    "presign_to_file",
     "register_protocol",
 ]

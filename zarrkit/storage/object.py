@@ -81,7 +81,9 @@ _TRANSIENT_MARKERS = (
     "retries, max_retries",
 )
 _BODY_CUT_SHORT = "body error"  # obstore's words for a connection lost while the body streamed
-_RANGE_MARKERS = ("non-partial response", "Range request not supported", "NotPartial")
+# How obstore words a range the server (or obstore itself, on Azure) refused: "Wanted range
+# starting at N, but object was only N bytes long" comes from a range starting at the very end.
+_RANGE_MARKERS = ("non-partial response", "Range request not supported", "NotPartial", "Wanted range starting at")
 _METADATA_SERVICE = "169.254.169.254"  # where obstore asks for instance credentials when none are given
 
 
@@ -200,6 +202,11 @@ class ObjectStore(Store):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._limiters = weakref.WeakKeyDictionary()
+
+    @property
+    def backend(self) -> Any:
+        """The obstore store this store reads and writes through (to sign URLs with, for example)."""
+        return self._backend
 
     def url_of(self, key: str) -> str:
         """The URL of ``key`` in this store, as messages name it."""
