@@ -169,7 +169,12 @@ class Store(ABC):
         """
 
     async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Store a batch of ``(key, value)`` pairs."""
+        """Store a batch of ``(key, value)`` pairs, concurrently.
+
+        Raises ReadOnlyError on a read-only store before anything is written.
+        """
+        if items:
+            self._check_writable(items[0][0])
         await asyncio.gather(*(self.set(key, value) for key, value in items))
 
     @abstractmethod

@@ -292,12 +292,6 @@ class FsspecStore(Store):
         except Exception as error:
             raise self._error("writing", key, error) from error
 
-    async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Write a batch of ``(key, value)`` pairs, concurrently. Raises as :meth:`set` does."""
-        if items:
-            self._check_writable(items[0][0])
-            await asyncio.gather(*(self.set(key, value) for key, value in items))
-
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error. Raises ReadOnlyError on a read-only store."""
         await self.delete_many([key])

@@ -478,12 +478,6 @@ class ObjectStore(Store):
         self._check_key(key)
         await self._change("writing", key, "put_async", key, as_bytes(key, value))
 
-    async def set_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """Store a batch of ``(key, value)`` pairs, at most ``max_concurrency`` PUTs at a time."""
-        if items:
-            self._check_writable(items[0][0])
-        await asyncio.gather(*(self.set(key, value) for key, value in items))
-
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error. Raises ReadOnlyError on a read-only store."""
         await self.delete_many([key])
