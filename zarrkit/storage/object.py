@@ -98,6 +98,18 @@ def import_obstore() -> ModuleType:
     return obstore
 
 
+def check_read_tuning(coalesce_gap: Any, coalesce_block: Any, max_concurrency: Any, *, where: str) -> None:
+    """Raise StoreError (naming the option and ``where``) unless the read tuning values are integers
+    with ``coalesce_gap >= 0``, ``coalesce_block >= 1`` and ``max_concurrency >= 1``."""
+    for name, value, least in [
+        ("coalesce_gap", coalesce_gap, 0),
+        ("coalesce_block", coalesce_block, 1),
+        ("max_concurrency", max_concurrency, 1),
+    ]:
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise StoreError(f"{name} {where} must be an integer >= {least}, got {value!r}")
+
+
 def coalesce_ranges(
     ranges: Sequence[tuple[int, int]], *, max_gap: int, max_block: int
 ) -> list[tuple[int, int, list[int]]]:
@@ -150,13 +162,7 @@ class ObjectStore(Store):
         super().__init__(read_only=read_only or self._is_http)
         self._backend = backend
         self.url = (url or _url_of_backend(backend)).rstrip("/")
-        for name, value, least in [
-            ("coalesce_gap", coalesce_gap, 0),
-            ("coalesce_block", coalesce_block, 1),
-            ("max_concurrency", max_concurrency, 1),
-        ]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise StoreError(f"{name} for {self.url!r} must be an integer >= {least}, got {value!r}")
+        check_read_tuning(coalesce_gap, coalesce_block, max_concurrency, where=f"for {self.url!r}")
         self.forbidden_as_missing = bool(forbidden_as_missing)
         self.coalesce_gap = coalesce_gap
         self.coalesce_block = coalesce_block

@@ -42,6 +42,7 @@ from zarrkit.storage.object import (
     DEFAULT_COALESCE_BLOCK,
     DEFAULT_COALESCE_GAP,
     DEFAULT_MAX_CONCURRENCY,
+    check_read_tuning,
     coalesce_ranges,
 )
 
@@ -195,13 +196,7 @@ class SignedURLStore(Store):
         super().__init__(read_only=True)
         if not callable(signer):
             raise StoreError(f"signer must be callable, got {signer!r}")
-        for name, value, least in [
-            ("coalesce_gap", coalesce_gap, 0),
-            ("coalesce_block", coalesce_block, 1),
-            ("max_concurrency", max_concurrency, 1),
-        ]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise StoreError(f"{name} of a SignedURLStore must be an integer >= {least}, got {value!r}")
+        check_read_tuning(coalesce_gap, coalesce_block, max_concurrency, where="of a SignedURLStore")
         self.signer = signer
         self.batched = batched
         self.headers = dict(headers or {})
