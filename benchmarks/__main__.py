@@ -28,6 +28,9 @@ from benchmarks.local_arrays import (
     window_selection,
 )
 from benchmarks.profiling import ThreadProfiler
+from benchmarks.remote_arrays import FULL_ROUNDS as REMOTE_FULL_ROUNDS
+from benchmarks.remote_arrays import QUICK_ROUNDS as REMOTE_QUICK_ROUNDS
+from benchmarks.remote_arrays import REMOTE_CASES, REMOTE_CASES_BY_NAME, run_remote
 from benchmarks.timing import MIB, format_spread_table, format_table
 
 PROFILE_DEFAULT_CASE = "chunks-16kib"
@@ -47,12 +50,19 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help=f"a {QUICK_SIDE}x{QUICK_SIDE} (64 MiB) array and {QUICK_ROUNDS} rounds, to check the harness",
     )
-    parser.add_argument("--only", choices=[case.name for case in CASES], help="run only this case")
+    parser.add_argument("--only", choices=[case.name for case in (*CASES, *REMOTE_CASES)], help="run only this case")
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="run the remote cases instead (S3 on SeaweedFS, HTTP on nginx, both started on loopback ports); "
+        "implied by --only with a remote case",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
         help="rounds per measurement, each running every library once; the median counts "
-        f"(default {FULL_ROUNDS}, {QUICK_ROUNDS} with --quick)",
+        f"(default {FULL_ROUNDS}, {QUICK_ROUNDS} with --quick; remote: {REMOTE_FULL_ROUNDS}, "
+        f"{REMOTE_QUICK_ROUNDS} with --quick)",
     )
     parser.add_argument("--dir", help="parent directory of the temporary data directory (default: the system's, /tmp)")
     parser.add_argument(
@@ -66,6 +76,14 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--repeat must be at least 1")
     if arguments.dir is not None and not os.path.isdir(arguments.dir):
         parser.error(f"--dir {arguments.dir!r} is not a directory")
+    if arguments.only in REMOTE_CASES_BY_NAME:
+        arguments.remote = True
+    elif arguments.remote and arguments.only is not None:
+        parser.error(
+            f"--only {arguments.only!r} is a local case; the remote ones are {', '.join(REMOTE_CASES_BY_NAME)}"
+        )
+    if arguments.remote and arguments.profile:
+        parser.error("--profile covers the local cases only")
     return arguments
 
 
@@ -182,6 +200,8 @@ def run_profile(arguments: argparse.Namespace, data: np.ndarray, directory: str)
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, generate the data, run the benchmarks (or the profile); the exit status."""
     arguments = parse_arguments(argv)
+    if arguments.remote:
+        return run_remote(arguments)
     side = QUICK_SIDE if arguments.quick else FULL_SIDE
     data = realistic_field(side)
     with tempfile.TemporaryDirectory(prefix="zarrkit-bench-", dir=arguments.dir) as directory:
