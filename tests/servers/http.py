@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -128,10 +129,11 @@ def _user_directive() -> str:
     return f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
 
 
-@pytest.fixture(scope="session")
-def nginx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    """nginx serving a temporary directory, as a foreground process with its own config, pid and logs."""
-    directory = tmp_path_factory.mktemp("nginx")
+@contextlib.contextmanager
+def run_nginx(directory: Path) -> Iterator[tuple[int, Path]]:
+    """nginx serving ``directory / "root"`` (created here) as a foreground process with its config,
+    pid and logs in ``directory``; yields the port and the root. Raises RuntimeError if it does not start.
+    """
     root = directory / "root"
     root.mkdir()
     (directory / "temp").mkdir()
@@ -153,6 +155,14 @@ def nginx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServ
     executable = shutil.which("nginx") or "/usr/sbin/nginx"
     command = [executable, "-c", str(config), "-p", str(directory), "-e", str(directory / "error.log")]
     with running(command, port=port, log=directory / "nginx.log"):
+        yield port, root
+
+
+@pytest.fixture(scope="session")
+def nginx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
+    """nginx serving a temporary directory (see :func:`run_nginx`)."""
+    directory = tmp_path_factory.mktemp("nginx")
+    with run_nginx(directory) as (port, root):
         yield NginxServer(port, root, directory / "access.log")
 
 

