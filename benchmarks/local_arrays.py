@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from benchmarks.libraries import Layout, Library
-from benchmarks.timing import MIB, Measurement, round_order, time_once
+from benchmarks.timing import Measurement, time_rounds
 
 FULL_SIDE = 8192
 """The side of the full benchmark's square array: 8192 x 8192 float32 is 256 MiB."""
@@ -185,32 +185,19 @@ def run_case(
     problems: dict[str, str] = {}
     measurements: list[Measurement] = []
     for index, operation in enumerate(operations):
-        failed_before = set(problems)
-        seconds: dict[str, list[float]] = {library.name: [] for library in libraries}
-        for round_index in range(repeat):
-            outcomes = []
-            for library in round_order(libraries, round_index):
-                if library.name in problems:
-                    continue
-                step = steps[library.name][index]
-                # A failing peer is reported in the table rather than ending the run.
-                try:
-                    elapsed = time_once(step.prepare, step.timed, step.check, around_timed)
-                except Exception as error:
-                    problems[library.name] = f"{type(error).__name__}: {error}"
-                    outcomes.append(f"{library.name} FAILED ({problems[library.name]})")
-                else:
-                    seconds[library.name].append(elapsed)
-                    outcomes.append(f"{library.name} {step.nbytes / MIB / elapsed:,.0f}")
-            progress(f"{case.label} | {operation} | round {round_index + 1}/{repeat} (MiB/s): {', '.join(outcomes)}")
-        for library in libraries:
-            nbytes = steps[library.name][index].nbytes
-            if library.name in failed_before:
-                problem: str | None = "skipped after an earlier failure"
-            else:
-                problem = problems.get(library.name)
-            times = () if problem else tuple(seconds[library.name])
-            measurements.append(Measurement(case.label, operation, library.name, nbytes, times, problem))
+        nbytes = steps[libraries[0].name][index].nbytes
+        by_library = {name: library_steps[index] for name, library_steps in steps.items()}
+        measurements += time_rounds(
+            case.label,
+            operation,
+            nbytes,
+            by_library,
+            libraries,
+            repeat,
+            problems,
+            around_timed=around_timed,
+            progress=progress,
+        )
     stored = {name: None if name in problems else _stored_bytes(path) for name, path in paths.items()}
     for path in paths.values():
         _fresh_directory(path)

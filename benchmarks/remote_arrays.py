@@ -35,7 +35,7 @@ import zarrkit.codecs
 from benchmarks.libraries import ZSTD_LEVEL
 from benchmarks.local_arrays import WrongData, realistic_field
 from benchmarks.servers import HTTPServer, S3Server, nginx, seaweedfs
-from benchmarks.timing import MIB, Measurement, format_spread_table, format_table, round_order, time_once
+from benchmarks.timing import MIB, Measurement, format_spread_table, format_table, time_rounds
 
 FULL_ROUNDS = 3
 QUICK_ROUNDS = 2
@@ -225,44 +225,8 @@ def _no_check(_: Any) -> None:
     return None
 
 
-def _measure(
-    label: str,
-    operation: str,
-    nbytes: int,
-    steps: dict[str, _Step],
-    libraries: Sequence[RemoteLibrary],
-    repeat: int,
-    problems: dict[str, str],
-) -> list[Measurement]:
-    """Time each library's step ``repeat`` interleaved rounds; a failure is recorded in ``problems``.
-
-    A library already in ``problems`` (it failed an earlier step of the same array) is skipped.
-    """
-    failed_before = set(problems)
-    seconds: dict[str, list[float]] = {library.name: [] for library in libraries}
-    for round_index in range(repeat):
-        outcomes = []
-        for library in round_order(libraries, round_index):
-            if library.name in problems:
-                continue
-            step = steps[library.name]
-            try:
-                elapsed = time_once(step.prepare, step.timed, step.check)
-            except Exception as error:
-                problems[library.name] = f"{type(error).__name__}: {error}"
-                outcomes.append(f"{library.name} FAILED ({problems[library.name]})")
-            else:
-                seconds[library.name].append(elapsed)
-                outcomes.append(f"{library.name} {nbytes / MIB / elapsed:,.0f}")
-        print(
-            f"{label} | {operation} | round {round_index + 1}/{repeat} (MiB/s): {', '.join(outcomes)}", file=sys.stderr
-        )
-    measurements = []
-    for library in libraries:
-        problem = "skipped after an earlier failure" if library.name in failed_before else problems.get(library.name)
-        times = () if problem else tuple(seconds[library.name])
-        measurements.append(Measurement(label, operation, library.name, nbytes, times, problem))
-    return measurements
+def _print_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _s3_measurements(
@@ -289,11 +253,25 @@ def _s3_measurements(
         )
 
     problems: dict[str, str] = {}
-    measurements = _measure(
-        label, "write", data.nbytes, {lib.name: write_step(lib) for lib in libraries}, libraries, repeat, problems
+    measurements = time_rounds(
+        label,
+        "write",
+        data.nbytes,
+        {lib.name: write_step(lib) for lib in libraries},
+        libraries,
+        repeat,
+        problems,
+        progress=_print_progress,
     )
-    measurements += _measure(
-        label, "read", data.nbytes, {lib.name: read_step(lib) for lib in libraries}, libraries, repeat, problems
+    measurements += time_rounds(
+        label,
+        "read",
+        data.nbytes,
+        {lib.name: read_step(lib) for lib in libraries},
+        libraries,
+        repeat,
+        problems,
+        progress=_print_progress,
     )
     return measurements
 
@@ -322,7 +300,7 @@ def _http_measurements(
         )
         for library in libraries
     }
-    return _measure(label, "read", data.nbytes, steps, libraries, repeat, {})
+    return time_rounds(label, "read", data.nbytes, steps, libraries, repeat, {}, progress=_print_progress)
 
 
 def _within_two_times_table(

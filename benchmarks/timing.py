@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 MIB = 2**20
 
@@ -81,6 +81,58 @@ def round_order(items: Sequence[T], round_index: int) -> list[T]:
     base = list(items) if (round_index // count) % 2 == 0 else list(reversed(items))
     shift = round_index % count
     return base[shift:] + base[:shift]
+
+
+class TimedStep(Protocol):
+    """One library's operation: ``prepare()`` off the clock, ``timed(prepared)`` on it, ``check(result)`` off it."""
+
+    prepare: Callable[[], Any]
+    timed: Callable[[Any], Any]
+    check: Callable[[Any], None]
+
+
+def time_rounds(
+    label: str,
+    operation: str,
+    nbytes: int,
+    steps: Mapping[str, TimedStep],
+    libraries: Sequence[Any],
+    repeat: int,
+    problems: dict[str, str],
+    *,
+    around_timed: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    progress: Callable[[str], None],
+) -> list[Measurement]:
+    """Time each library's step in ``repeat`` interleaved rounds (order from :func:`round_order`).
+
+    A library that raises (or whose check fails) is recorded in ``problems`` and gets a failed
+    measurement naming the problem; one already in ``problems`` from an earlier step is skipped.
+    ``progress`` receives one line per round.
+    """
+    failed_before = set(problems)
+    seconds: dict[str, list[float]] = {library.name: [] for library in libraries}
+    for round_index in range(repeat):
+        outcomes = []
+        for library in round_order(libraries, round_index):
+            if library.name in problems:
+                continue
+            step = steps[library.name]
+            # A failing peer is reported in the table rather than ending the run.
+            try:
+                elapsed = time_once(step.prepare, step.timed, step.check, around_timed)
+            except Exception as error:
+                problems[library.name] = f"{type(error).__name__}: {error}"
+                outcomes.append(f"{library.name} FAILED ({problems[library.name]})")
+            else:
+                seconds[library.name].append(elapsed)
+                outcomes.append(f"{library.name} {nbytes / MIB / elapsed:,.0f}")
+        progress(f"{label} | {operation} | round {round_index + 1}/{repeat} (MiB/s): {', '.join(outcomes)}")
+    measurements = []
+    for library in libraries:
+        problem = "skipped after an earlier failure" if library.name in failed_before else problems.get(library.name)
+        times = () if problem else tuple(seconds[library.name])
+        measurements.append(Measurement(label, operation, library.name, nbytes, times, problem))
+    return measurements
 
 
 def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 2) -> str:
