@@ -41,6 +41,7 @@ from zarrkit.storage.base import (
     check_byte_range,
     resolve_byte_range,
 )
+from zarrkit.storage.optional import import_optional
 from zarrkit.storage.url import register_protocol
 
 _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
@@ -49,11 +50,7 @@ _GLOB_CHARACTERS = frozenset("*?[")
 
 
 def _fsspec() -> ModuleType:
-    try:
-        import fsspec
-    except ImportError:
-        raise UnsupportedFeature("the fsspec bridge needs the fsspec package: pip install 'zarrkit[fsspec]'") from None
-    return fsspec
+    return import_optional("fsspec", needed_for="the fsspec bridge", extra="fsspec")
 
 
 def _fsspec_range(byte_range: ByteRange | None) -> tuple[int | None, int | None]:

@@ -48,9 +48,10 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from zarrkit.errors import PermissionDenied, StoreError, TransientStoreError, UnsupportedFeature
+from zarrkit.errors import PermissionDenied, StoreError, TransientStoreError
 from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range, resolve_byte_range
 from zarrkit.storage.http_index import read_directory_index, walk_directory_indexes
+from zarrkit.storage.optional import import_optional
 
 DEFAULT_COALESCE_GAP = 1 << 20
 """Ranges of one object at most this many bytes apart are fetched in one request (1 MiB)."""
@@ -89,13 +90,7 @@ _METADATA_SERVICE = "169.254.169.254"  # where obstore asks for instance credent
 
 def import_obstore() -> ModuleType:
     """The obstore module; raises UnsupportedFeature naming the extra to install when it is missing."""
-    try:
-        import obstore
-    except ImportError:
-        raise UnsupportedFeature(
-            "object stores (s3://, gs://, az://, http(s)://) need obstore: pip install 'zarrkit[cloud]'"
-        ) from None
-    return obstore
+    return import_optional("obstore", needed_for="object stores (s3://, gs://, az://, http(s)://)", extra="cloud")
 
 
 def check_read_tuning(coalesce_gap: Any, coalesce_block: Any, max_concurrency: Any, *, where: str) -> None:

@@ -22,9 +22,10 @@ from types import ModuleType
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from zarrkit.errors import PermissionDenied, StoreError, TransientStoreError, UnsupportedFeature
+from zarrkit.errors import PermissionDenied, StoreError, TransientStoreError
 from zarrkit.runtime import io_loop, sync
 from zarrkit.storage.base import ByteRange, ReadRequest, Store, as_bytes, check_byte_range
+from zarrkit.storage.optional import import_optional
 from zarrkit.storage.url import register_protocol
 
 DEFAULT_PORT = 6379
@@ -49,13 +50,9 @@ T = TypeVar("T")
 
 
 def _redis_module() -> ModuleType:
-    try:
-        import redis.asyncio
-        import redis.asyncio.retry
-        import redis.backoff
-    except ImportError:
-        raise UnsupportedFeature("redis:// stores need the redis package: pip install 'zarrkit[redis]'") from None
-    return redis
+    return import_optional(
+        "redis", "redis.asyncio", "redis.asyncio.retry", "redis.backoff", needed_for="redis:// stores", extra="redis"
+    )
 
 
 def _on_io_loop(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
