@@ -19,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zarrkit.errors import ReadOnlyError, StoreError
+from zarrkit.refs import Reference, ReferenceSet
+from zarrkit.refs.store import ReferenceStore
 from zarrkit.runtime import sync
 from zarrkit.storage import ByteRange, LocalStore, MappingStore, MemoryStore, Store, ZipStore
 from zarrkit.storage.cache import CachingStore
@@ -110,6 +112,27 @@ def azure_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
     return open_store(url, mode="a", storage_options=options), lambda: open_store(url, storage_options=options)
 
 
+def reference_store(tmp_path: Path, request: pytest.FixtureRequest) -> OpenedStore:
+    """Written as files; read back through references: every non-empty value packed into one target
+    file and referenced by offset and length, empty values inline."""
+    written = LocalStore(tmp_path / "written")
+    pack = tmp_path / "pack.bin"
+
+    def reopen() -> Store:
+        references = ReferenceSet()
+        with pack.open("wb") as out:
+            for key in sync(written.list()):
+                value = sync(written.get(key))
+                if value:
+                    references[key] = Reference(str(pack), out.tell(), len(value))
+                    out.write(value)
+                else:
+                    references[key] = value
+        return ReferenceStore(references)
+
+    return written, reopen
+
+
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "azure": azure_store,
     "memory": memory_store,
@@ -123,6 +146,7 @@ STORE_FACTORIES: dict[str, StoreFactory] = {
     "fsspec-memory": fsspec_memory_store,
     "fsspec-local": fsspec_local_store,
     "fsspec-s3": fsspec_s3_store,
+    "reference": reference_store,
 }
 
 

@@ -74,7 +74,7 @@ def open_store(
         raise StoreError(f"invalid mode {mode!r} for {store_like!r}: use one of {MODES}")
     if isinstance(store_like, (str, os.PathLike)):
         url = os.fsdecode(store_like)
-        protocol = _protocol_of(url)
+        protocol = protocol_of(url)
         opener = _openers.get(protocol)
         if opener is None:
             # Any other protocol that fsspec knows (sftp, hdfs, ...) goes through the fsspec bridge.
@@ -106,7 +106,9 @@ def open_store(
     )
 
 
-def _protocol_of(url: str) -> str:
+def protocol_of(url: str) -> str:
+    """The protocol of ``url``, lower case (``"s3"`` for ``s3://b/k``, ``"zip"`` for ``zip::...``);
+    ``"file"`` for a plain path."""
     match = _PROTOCOL_PATTERN.match(url)
     return match.group(1).lower() if match else "file"
 
