@@ -23,6 +23,9 @@ class RecordingStore(Store):
         self.read_calls.append(list(requests))
         return await self.inner.get_many(requests)
 
+    async def getsize(self, key: str) -> int | None:
+        return await self.inner.getsize(key)
+
     async def set(self, key: str, value: bytes) -> None:
         await self.inner.set(key, value)
 

@@ -82,7 +82,8 @@ def _check_key(key: object) -> str:
     return key
 
 
-def _check_mount_prefix(prefix: object) -> str:
+def check_mount_prefix(prefix: object) -> str:
+    """``prefix`` if it can mount references (a relative path ending in ``/``); else ReferenceError."""
     if not isinstance(prefix, str) or not prefix.endswith("/") or prefix.startswith("/") or "//" in prefix:
         raise ReferenceError(f"invalid mount prefix {prefix!r}: use a relative path ending in '/', such as 'part1/'")
     return prefix
@@ -157,7 +158,7 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
         """Make the keys of ``references`` appear under ``prefix`` (``"part1/"``): a lookup of
         ``part1/a/0.0`` asks ``references`` for ``a/0.0``. Entries of this set under the prefix are
         hidden by the mount. Raises ReferenceError for a malformed or overlapping prefix."""
-        _check_mount_prefix(prefix)
+        check_mount_prefix(prefix)
         for existing in self._mounts:
             if existing != prefix and (existing.startswith(prefix) or prefix.startswith(existing)):
                 raise ReferenceError(f"mount prefix {prefix!r} overlaps the mount at {existing!r}")

@@ -20,7 +20,9 @@ from zarrkit.storage.local import LocalStore
 from zarrkit.storage.signed import SignedURLStore
 from zarrkit.storage.url import open_store, protocol_of
 
-_BUCKET_SCHEMES = ("s3", "gs", "gcs", "az", "abfs", "abfss", "adl")
+_OBJECT_SCHEMES = ("s3", "gs", "gcs", "az", "abfs", "abfss", "adl")
+# Schemes whose first path segment names the store: a bucket, a container, a memory store.
+_NAMED_ROOT_SCHEMES = (*_OBJECT_SCHEMES, "memory")
 _HTTP_SCHEMES = ("http", "https")
 
 
@@ -46,7 +48,7 @@ def split_target(url: str) -> tuple[str, str, str]:
         if not key:
             raise ReferenceError(f"target URL {url!r} names no file")
         return protocol, f"{parts.scheme}://{parts.netloc}", key
-    if protocol in _BUCKET_SCHEMES:
+    if protocol in _NAMED_ROOT_SCHEMES:
         scheme, _, rest = url.partition("://")
         bucket, _, key = rest.partition("/")
         if not bucket or not key:
@@ -105,7 +107,7 @@ class TargetStores:
                 return LocalStore(root, read_only=True)
             if root == "":
                 return SignedURLStore(_same_urls, batched=True, **options)
-            if protocol in _BUCKET_SCHEMES + _HTTP_SCHEMES:
+            if protocol in _OBJECT_SCHEMES + _HTTP_SCHEMES:
                 # Checking each bucket or host on open would cost a request; the first read reports the same.
                 options.setdefault("check_on_open", False)
             return open_store(root, mode="r", storage_options=options)
