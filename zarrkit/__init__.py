@@ -13,12 +13,15 @@ from zarrkit.api import (
     consolidate_metadata,
     create_array,
     create_group,
+    load_refs,
     open,
     open_array,
     open_group,
+    save_refs,
 )
 from zarrkit.core.array import Array
 from zarrkit.core.group import Group
+from zarrkit.refs import Reference, ReferenceSet, ReferenceStore
 from zarrkit.storage import LocalStore, MappingStore, MemoryStore, Store, ZipStore, open_store
 
 __all__ = [
@@ -27,14 +30,19 @@ __all__ = [
     "LocalStore",
     "MappingStore",
     "MemoryStore",
+    "Reference",
+    "ReferenceSet",
+    "ReferenceStore",
     "Store",
     "ZipStore",
     "consolidate_metadata",
     "create_array",
     "create_group",
     "errors",
+    "load_refs",
     "open",
     "open_array",
     "open_group",
     "open_store",
+    "save_refs",
 ]

@@ -2,8 +2,9 @@
 
 They speak zarr-python 3's language, so switching is a change of import: ``open``, ``open_array``,
 ``open_group``, ``create_array``, ``create_group`` and ``consolidate_metadata`` take a store or
-anything :func:`zarrkit.storage.open_store` understands (a path, a URL, a ``MutableMapping``), plus
-``storage_options`` for the backend.
+anything :func:`zarrkit.storage.open_store` understands (a path, a URL, a ``MutableMapping``), or a
+reference set (:class:`~zarrkit.refs.References`, as :func:`load_refs` returns; read-only), plus
+``storage_options`` for the backend. ``load_refs`` and ``save_refs`` read and write reference sets.
 
 Modes (:data:`MODES`): ``"r"`` reads an existing node from a read-only store; ``"r+"`` reads and
 writes an existing node; ``"a"`` opens a node or creates it; ``"w"`` creates it, replacing what was
@@ -22,6 +23,10 @@ from zarrkit.core.group import consolidate_metadata as _consolidate
 from zarrkit.core.group import create_group as _create_group
 from zarrkit.errors import MetadataError, NodeNotFound
 from zarrkit.metadata.paths import normalize_path
+from zarrkit.refs.load import load_refs as load_refs
+from zarrkit.refs.load import save_refs as save_refs
+from zarrkit.refs.load import store_for_references
+from zarrkit.refs.model import References
 from zarrkit.storage import MemoryStore, Store, open_store
 from zarrkit.storage.url import MODES as MODES
 
@@ -30,7 +35,10 @@ _GROUP_KEYWORDS = frozenset({"attributes"})
 
 
 def _store(store: Any, mode: str, storage_options: dict[str, Any] | None) -> Store:
-    """The store ``store`` names (a new MemoryStore for None); StoreError for a mode not in MODES."""
+    """The store ``store`` names (a new MemoryStore for None; a ReferenceStore for References);
+    StoreError for a mode not in MODES."""
+    if isinstance(store, References):
+        return store_for_references(store, mode=mode, storage_options=storage_options)
     return open_store(MemoryStore() if store is None else store, mode=mode, storage_options=storage_options)
 
 

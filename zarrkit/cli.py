@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ import numpy as np
 
 from zarrkit import Array, api
 from zarrkit.errors import StoreError, ZarrkitError
+from zarrkit.refs.check import check_refs
 from zarrkit.storage.presign import presign_to_file
 
 
@@ -43,13 +45,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     presign.set_defaults(run=_presign)
 
+    refs_commands = commands.add_parser("refs", help="work with reference sets").add_subparsers(
+        dest="refs_command", required=True
+    )
+    check = refs_commands.add_parser(
+        "check", help="check that every target of a reference set exists and holds its ranges (exit 1 if not)"
+    )
+    check.add_argument("refs", help="a .json/.json.gz/.json.zst reference file or a parquet reference directory")
+    check.add_argument("--decode", action="store_true", help="also read and decode every chunk")
+    check.add_argument("--default-target", default=None, help="the URL of references that name none")
+    check.add_argument(
+        "--target-options",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help='storage options per target protocol, e.g. \'{"s3": {"anonymous": true}}\'',
+    )
+    check.add_argument("--show", type=int, default=20, metavar="N", help="print at most N problems (default 20)")
+    check.set_defaults(run=_refs_check)
+
     arguments = parser.parse_args(argv)
     try:
-        arguments.run(arguments)
+        return arguments.run(arguments) or 0
     except ZarrkitError as error:
         print(f"zarrkit: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    return 0
 
 
 def _timed(label: str, action: Callable[[], Any], nbytes: int | None = None) -> Any:
@@ -134,6 +154,23 @@ def _presign(arguments: argparse.Namespace) -> None:
         options[name] = value
     refs = presign_to_file(arguments.url, arguments.output, expires=arguments.expires, storage_options=options)
     print(f"wrote {len(refs['refs'])} references to {arguments.output}")
+
+
+def _refs_check(arguments: argparse.Namespace) -> int:
+    report = check_refs(
+        arguments.refs,
+        default_target=arguments.default_target,
+        target_options=arguments.target_options,
+        decode=arguments.decode,
+    )
+    print(f"{report.keys} keys, {report.references} references into {report.targets} targets")
+    for problem in report.problems[: arguments.show]:
+        where = f" (target {problem.target})" if problem.target else ""
+        print(f"{problem.key}{where}: {problem.message}")
+    if len(report.problems) > arguments.show:
+        print(f"... and {len(report.problems) - arguments.show} more problems")
+    print("ok" if report.ok else f"{len(report.problems)} problems")
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

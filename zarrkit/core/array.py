@@ -91,6 +91,10 @@ class Array(Node):
         """The number of chunks (inner chunks when sharded) in the array's chunk grid."""
         return RegularChunkGrid(self.shape, self.chunks).nchunks
 
+    def storage_key(self, coords: tuple[int, ...]) -> str:
+        """The store key of the stored chunk (the shard, when sharded) at ``coords`` of the storage grid."""
+        return self._engine.storage_key(coords)
+
     @property
     def fill_value(self) -> Any:
         """The value that missing chunks read as."""

@@ -1,0 +1,553 @@
+"""The parquet layout of reference sets, as fsspec's ``LazyReferenceMapper`` and kerchunk read and write it.
+
+Under a root URL:
+
+- ``.zmetadata`` holds the JSON document ``{"metadata": {key: JSON object}, "record_size": N}``:
+  every metadata key of the set (``.zgroup``, ``.zattrs``, ``var/.zarray``, ``var/zarr.json``, ...).
+- ``<array path>/refs.<k>.parq`` holds the references of chunks ``k * N`` to ``k * N + N - 1`` of that
+  array, where a chunk's number ravels its index in C order over the chunk grid (the grid comes from
+  the array's shape and chunks in the metadata). Row ``i`` is chunk ``k * N + i``.
+- The columns are ``path`` (strings; dictionary-encoded when each URL appears more than 10 times on average), ``offset``
+  and ``size`` (int64) and ``raw`` (binary; of the null type when no row is inline). A row with
+  ``raw`` is an inline value; a ``path`` with offset = size = 0 is the whole file; a row with
+  neither is a missing chunk. fsspec pads every record file to N rows and writes no file for a
+  record without references, so a missing record file means its chunks are missing.
+
+fsspec also reads record files that hold only ``path``, ``offset`` and ``size``, or only ``raw``;
+so do we. fsspec itself understands Zarr v2 arrays with ``.`` chunk keys only; this module also
+handles ``/``-separated v2 keys and v3 arrays (``chunk_key_encoding`` ``default`` or ``v2``).
+
+pyarrow (the ``parquet`` extra) reads and writes the record files; it is imported on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from zarrkit.errors import MetadataError, ReferenceError
+from zarrkit.metadata import (
+    METADATA_KEYS,
+    ChunkKeyEncoding,
+    parse_chunk_key_encoding,
+    parse_int_tuple,
+    parse_named_object,
+)
+from zarrkit.refs.model import Entry, References
+from zarrkit.refs.parquet_records import Record, decode_record, encode_record, pyarrow_module
+from zarrkit.runtime import run_in_pool
+from zarrkit.storage.base import Store
+from zarrkit.storage.url import open_store
+
+_LAYOUT_FILE = ".zmetadata"
+_RECORD_FILE_NAME = re.compile(r"refs\.(\d+)\.parq")
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _compact_json(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# -- arrays and their chunk grids -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ArrayGrid:
+    """What the layout needs of an array: where it is, its grid of chunks and how chunk keys are spelled."""
+
+    path: str
+    grid: tuple[int, ...]
+    encoding: ChunkKeyEncoding
+
+    @property
+    def directory(self) -> str:
+        """The key prefix of the array's chunks and record files (``""`` for an array at the root)."""
+        return self.path + "/" if self.path else ""
+
+    @property
+    def chunk_count(self) -> int:
+        return math.prod(self.grid)
+
+    def chunk_number(self, name: str) -> int | None:
+        """The number of the chunk whose key (relative to the array) is ``name``; None if no chunk has it."""
+        coordinates = self.encoding.decode(name, ndim=len(self.grid))
+        if coordinates is None:
+            return None
+        number = 0
+        for coordinate, extent in zip(coordinates, self.grid):
+            if coordinate >= extent:
+                return None
+            number = number * extent + coordinate
+        return number
+
+    def chunk_keys(self, numbers: np.ndarray) -> list[str]:
+        """The full keys of the chunks with the given numbers."""
+        if not self.grid:
+            return [self.directory + self.encoding.encode(())] * len(numbers)
+        coordinates = [axis.tolist() for axis in np.unravel_index(numbers, self.grid)]
+        return [self.directory + self.encoding.encode(index) for index in zip(*coordinates)]
+
+    def record_key(self, record: int) -> str:
+        return f"{self.directory}refs.{record}.parq"
+
+    def record_count(self, record_size: int) -> int:
+        return -(-self.chunk_count // record_size)
+
+    def rows_in_record(self, record: int, record_size: int) -> int:
+        """How many rows of record file ``record`` fall inside the chunk grid."""
+        return min(record_size, self.chunk_count - record * record_size)
+
+
+def _grid(shape: tuple[int, ...], chunks: tuple[int, ...], *, where: str) -> tuple[int, ...]:
+    if len(shape) != len(chunks):
+        raise ReferenceError(f"{where}: shape {list(shape)} and chunks {list(chunks)} differ in length")
+    grid = []
+    for extent, chunk in zip(shape, chunks):
+        if chunk == 0 and extent != 0:
+            raise ReferenceError(f"{where}: chunk shape {list(chunks)} is zero where the shape {list(shape)} is not")
+        grid.append(0 if extent == 0 else -(-extent // chunk))
+    return tuple(grid)
+
+
+def _v2_array(path: str, document: Mapping[str, Any], *, where: str) -> _ArrayGrid:
+    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
+    chunks = parse_int_tuple(document.get("chunks"), where=where, field="chunks", minimum=1)
+    separator = document.get("dimension_separator", ".")
+    if separator not in (".", "/"):
+        raise ReferenceError(f"{where}: field 'dimension_separator' must be '.' or '/', got {separator!r}")
+    return _ArrayGrid(path, _grid(shape, chunks, where=where), ChunkKeyEncoding("v2", separator))
+
+
+def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> _ArrayGrid:
+    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
+    grid = parse_named_object(document.get("chunk_grid"), where=where, field="chunk_grid")
+    if grid["name"] != "regular":
+        raise ReferenceError(f"{where}: unsupported chunk grid {grid['name']!r} (only 'regular')")
+    chunks = parse_int_tuple(
+        grid["configuration"].get("chunk_shape"), where=where, field="chunk_grid.chunk_shape", minimum=0
+    )
+    if "chunk_key_encoding" not in document:
+        raise ReferenceError(f"{where}: mandatory field 'chunk_key_encoding' is missing")
+    encoding = parse_chunk_key_encoding(document["chunk_key_encoding"], path=path)
+    return _ArrayGrid(path, _grid(shape, chunks, where=where), encoding)
+
+
+def _arrays_in(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dict[str, _ArrayGrid]:
+    """The arrays that the metadata keys describe, by path: v2 ``.zarray`` and v3 ``zarr.json`` of
+    ``node_type`` array (which wins where a path has both, as in zarr-python).
+
+    Raises ReferenceError naming ``source`` and the key when array metadata lacks or garbles the
+    shape, the chunks or the chunk key encoding.
+    """
+    arrays: dict[str, _ArrayGrid] = {}
+    for key, document in metadata.items():
+        path, _, name = key.rpartition("/")
+        where = f"{source}: metadata key {key!r}"
+        try:
+            if name == "zarr.json" and document.get("node_type") == "array":
+                arrays[path] = _v3_array(path, document, where=where)
+            elif name == ".zarray" and metadata.get(f"{path}/zarr.json" if path else "zarr.json") is None:
+                arrays[path] = _v2_array(path, document, where=where)
+        except MetadataError as error:
+            raise ReferenceError(f"{where}: {error}") from None
+    return arrays
+
+
+def _locate(arrays: Mapping[str, _ArrayGrid], key: str) -> tuple[_ArrayGrid, int] | None:
+    """The array that ``key`` is a chunk key of and the chunk's number, or None when it is none's."""
+    end = len(key)
+    while True:
+        slash = key.rfind("/", 0, end)
+        array = arrays.get(key[:slash] if slash >= 0 else "")
+        if array is not None:
+            number = array.chunk_number(key[slash + 1 :])
+            if number is not None:
+                return array, number
+        if slash < 0:
+            return None
+        end = slash
+
+
+def _is_metadata_key(key: str) -> bool:
+    return key.rpartition("/")[2] in METADATA_KEYS
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+class ParquetReferences(References):
+    """A reference set in the parquet layout, loaded lazily: record files are read when a lookup
+    needs them and the last ``cache_records`` of them are kept.
+
+    Open one with :func:`open_parquet`. ``store`` is the layout's root (read-only), ``url`` names
+    it in messages, ``metadata`` and ``record_size`` come from its ``.zmetadata``. Raises
+    ReferenceError when the metadata of an array lacks its shape, chunks or chunk key encoding.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        url: str,
+        metadata: Mapping[str, Mapping[str, Any]],
+        record_size: int,
+        cache_records: int = 64,
+    ) -> None:
+        if not _is_positive_int(cache_records):
+            raise ReferenceError(f"cache_records must be a positive integer, got {cache_records!r}")
+        self.url = url
+        self.record_size = record_size
+        self._store = store
+        self._documents = {key: _compact_json(document) for key, document in metadata.items()}
+        self._arrays = _arrays_in(metadata, source=self._location(_LAYOUT_FILE))
+        self._cache_records = cache_records
+        self._cache: OrderedDict[str, Record | None] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[Record | None]] = {}
+        self._records_read = 0
+
+    def __repr__(self) -> str:
+        return f"<ParquetReferences {self.url!r}: {len(self._arrays)} arrays, record_size {self.record_size}>"
+
+    @property
+    def records_read(self) -> int:
+        """How many record files have been read from the store since opening (missing ones included)."""
+        return self._records_read
+
+    @property
+    def cached_records(self) -> list[str]:
+        """The keys of the record files in the cache, least recently used first."""
+        return list(self._cache)
+
+    def _location(self, key: str) -> str:
+        return f"{self.url.rstrip('/')}/{key}"
+
+    async def lookup(self, keys: Sequence[str]) -> list[Entry | None]:
+        """The entry of each key, None where there is none.
+
+        Metadata keys are answered from ``.zmetadata`` as compact JSON; chunk keys from their
+        record files, each read at most once per call. A key that is no valid chunk key of a known
+        array (or lies beyond its grid), or whose record file is missing, is None. Raises
+        ReferenceError naming the file (and column) when a record file is malformed.
+        """
+        results: list[Entry | None] = [None] * len(keys)
+        rows_needed: dict[str, int] = {}
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for position, key in enumerate(keys):
+            document = self._documents.get(key)
+            if document is not None:
+                results[position] = document
+                continue
+            located = _locate(self._arrays, key)
+            if located is None:
+                continue
+            array, number = located
+            record, row = divmod(number, self.record_size)
+            record_key = array.record_key(record)
+            if record_key not in wanted:
+                rows_needed[record_key] = array.rows_in_record(record, self.record_size)
+                wanted[record_key] = []
+            wanted[record_key].append((position, row))
+        if wanted:
+            records = await self._records(rows_needed)
+            for record_key, positions in wanted.items():
+                record = records[record_key]
+                if record is not None:
+                    for position, row in positions:
+                        results[position] = record.entry(row)
+        return results
+
+    async def list_keys(self, prefix: str = "") -> list[str]:
+        """Every metadata key and every chunk key with an entry that starts with ``prefix``, sorted.
+
+        Reads the record files of the arrays under ``prefix`` (those the store lists, when it can
+        list). Raises as :meth:`lookup` does.
+        """
+        keys = [key for key in self._documents if key.startswith(prefix)]
+        for array in self._arrays.values():
+            if array.directory.startswith(prefix) or prefix.startswith(array.directory):
+                keys.extend(key for key in await self._chunk_keys(array) if key.startswith(prefix))
+        return sorted(keys)
+
+    async def _chunk_keys(self, array: _ArrayGrid) -> list[str]:
+        """The keys of the chunks of ``array`` that have entries, reading its record files in
+        batches no larger than the cache."""
+        keys: list[str] = []
+        records = await self._existing_records(array)
+        for start in range(0, len(records), self._cache_records):
+            batch = records[start : start + self._cache_records]
+            rows_needed = {array.record_key(record): array.rows_in_record(record, self.record_size) for record in batch}
+            loaded = await self._records(rows_needed)
+            for record in batch:
+                decoded = loaded[array.record_key(record)]
+                if decoded is not None:
+                    rows = decoded.present_rows(array.rows_in_record(record, self.record_size))
+                    keys.extend(array.chunk_keys(rows + record * self.record_size))
+        return keys
+
+    async def _existing_records(self, array: _ArrayGrid) -> list[int]:
+        """The record numbers of ``array`` whose files may exist: those listed, when the store lists."""
+        record_count = array.record_count(self.record_size)
+        if not self._store.supports_listing:
+            return list(range(record_count))
+        listed, _ = await self._store.list_dir(array.directory)
+        records = set()
+        for key in listed:
+            match = _RECORD_FILE_NAME.fullmatch(key.rpartition("/")[2])
+            if match and int(match.group(1)) < record_count:
+                records.add(int(match.group(1)))
+        return sorted(records)
+
+    async def _records(self, rows_needed: Mapping[str, int]) -> dict[str, Record | None]:
+        """The decoded record files named by ``rows_needed`` (None for a missing file).
+
+        Cached ones come from the cache; files another call is loading are awaited; the rest are
+        fetched in one batch and decoded in the codec pool, then cached.
+        """
+        found: dict[str, Record | None] = {}
+        waiting: dict[str, asyncio.Future[Record | None]] = {}
+        to_load: list[str] = []
+        for key in rows_needed:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                found[key] = self._cache[key]
+            elif key in self._loading:
+                waiting[key] = self._loading[key]
+            else:
+                to_load.append(key)
+        if to_load:
+            found.update(await self._load(to_load, rows_needed))
+        for key, future in waiting.items():
+            # Shielded: cancelling this call must not cancel the load another call started.
+            found[key] = await asyncio.shield(future)
+        return found
+
+    async def _load(self, keys: list[str], rows_needed: Mapping[str, int]) -> dict[str, Record | None]:
+        loop = asyncio.get_running_loop()
+        futures = {key: loop.create_future() for key in keys}
+        self._loading.update(futures)
+        try:
+            data = await self._store.get_many([(key, None) for key in keys])
+            self._records_read += len(keys)
+            decoded = await asyncio.gather(
+                *(self._decode(key, value, rows_needed[key]) for key, value in zip(keys, data, strict=True))
+            )
+        except BaseException as error:
+            failure = (
+                error
+                if isinstance(error, Exception)
+                else ReferenceError(f"reading record files {keys} of {self.url!r} was interrupted")
+            )
+            for future in futures.values():
+                if not future.done():
+                    future.set_exception(failure)
+                    future.exception()  # retrieved: no "never retrieved" warning when nobody else waits
+            raise
+        finally:
+            for key in keys:
+                self._loading.pop(key, None)
+        loaded = dict(zip(keys, decoded, strict=True))
+        for key, record in loaded.items():
+            futures[key].set_result(record)
+            self._cache[key] = record
+            self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_records:
+            self._cache.popitem(last=False)
+        return loaded
+
+    async def _decode(self, key: str, data: bytes | None, rows_needed: int) -> Record | None:
+        if data is None:
+            return None
+        return await run_in_pool(decode_record, data, self._location(key), rows_needed)
+
+
+def _parse_layout_document(data: bytes, location: str) -> tuple[dict[str, dict[str, Any]], int]:
+    """The metadata and record size held by the ``.zmetadata`` file at ``location``.
+
+    Raises ReferenceError naming the file when it is not JSON, or lacks a metadata object of JSON
+    objects or a positive integer ``record_size``.
+    """
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ReferenceError(f"{location} is not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ReferenceError(f"{location} must hold a JSON object, got {type(document).__name__}")
+    if "record_size" not in document:
+        raise ReferenceError(f"{location} has no 'record_size': not a parquet reference set")
+    if not _is_positive_int(document["record_size"]):
+        raise ReferenceError(f"{location}: 'record_size' must be a positive integer, got {document['record_size']!r}")
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        raise ReferenceError(f"{location}: 'metadata' must be a JSON object, got {metadata!r}")
+    for key, value in metadata.items():
+        if not key or not isinstance(value, dict):
+            raise ReferenceError(f"{location}: metadata key {key!r} must map to a JSON object, got {value!r}")
+    return metadata, document["record_size"]
+
+
+async def open_parquet(
+    url: str | os.PathLike[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    cache_records: int = 64,
+) -> ParquetReferences:
+    """Open the parquet reference set at ``url`` (a directory or any URL the storage layer opens).
+
+    Reads ``.zmetadata`` only; record files load when lookups need them, and the last
+    ``cache_records`` stay in memory. ``storage_options`` go to the store of ``url``.
+
+    Raises ReferenceError naming the file when ``.zmetadata`` is missing or malformed (not JSON, no
+    metadata object, no positive integer ``record_size``, array metadata without shape or chunks)
+    or ``cache_records`` is not a positive integer; UnsupportedFeature when pyarrow is not installed;
+    StoreError when the store cannot be opened.
+    """
+    pyarrow_module()
+    url = os.fsdecode(url)
+    store = open_store(url, mode="r", storage_options=dict(storage_options or {}))
+    location = f"{url.rstrip('/')}/{_LAYOUT_FILE}"
+    data = await store.get(_LAYOUT_FILE)
+    if data is None:
+        raise ReferenceError(f"{location} does not exist: {url!r} is not a parquet reference set")
+    metadata, record_size = _parse_layout_document(data, location)
+    return ParquetReferences(store, url=url, metadata=metadata, record_size=record_size, cache_records=cache_records)
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What :func:`save_parquet` writes: the metadata documents and each record file's rows and entries."""
+
+    metadata: dict[str, dict[str, Any]]
+    records: list[tuple[str, np.ndarray, list[Entry]]]
+
+
+def _metadata_document(key: str, entry: Entry) -> dict[str, Any]:
+    if not isinstance(entry, bytes):
+        raise ReferenceError(
+            f"cannot save metadata key {key!r} to the parquet layout: its value is a reference to "
+            f"{entry.url!r}, and the layout holds metadata inline only"
+        )
+    try:
+        document = json.loads(entry)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ReferenceError(f"cannot save metadata key {key!r}: its value is not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ReferenceError(f"cannot save metadata key {key!r}: its value must be a JSON object")
+    return document
+
+
+def _storable(key: str, entry: Entry) -> Entry:
+    """``entry`` as a record file can hold it. A zero-length range at offset 0 would read back as
+    the whole file, so it becomes the empty inline value it stands for."""
+    if isinstance(entry, bytes):
+        return entry
+    if entry.url is None:
+        raise ReferenceError(
+            f"cannot save key {key!r} to the parquet layout: its reference has no URL (it means the "
+            "default target), and the layout's null path means a missing chunk"
+        )
+    if entry.length == 0 and entry.offset == 0:
+        return b""
+    return entry
+
+
+def _plan_layout(keys: Sequence[str], entries: Sequence[Entry | None], record_size: int) -> _Layout:
+    """Sort the entries into metadata documents and record files; see :func:`save_parquet` for errors."""
+    metadata: dict[str, dict[str, Any]] = {}
+    chunk_positions: list[int] = []
+    for position, key in enumerate(keys):
+        entry = entries[position]
+        if entry is None:
+            continue
+        if _is_metadata_key(key):
+            metadata[key] = _metadata_document(key, entry)
+        else:
+            chunk_positions.append(position)
+    arrays = _arrays_in(metadata, source="the references")
+    numbers_by_array: dict[str, list[int]] = {path: [] for path in arrays}
+    entries_by_array: dict[str, list[Entry]] = {path: [] for path in arrays}
+    for position in chunk_positions:
+        key = keys[position]
+        located = _locate(arrays, key)
+        if located is None:
+            raise ReferenceError(
+                f"cannot save key {key!r} to the parquet layout: it is neither a metadata key "
+                f"({', '.join(METADATA_KEYS)}) nor a chunk key inside the grid of an array of the references "
+                f"(arrays: {sorted(arrays)})"
+            )
+        array, number = located
+        numbers_by_array[array.path].append(number)
+        entries_by_array[array.path].append(_storable(key, entries[position]))  # type: ignore[arg-type]
+    records: list[tuple[str, np.ndarray, list[Entry]]] = []
+    for path, array in arrays.items():
+        numbers = np.asarray(numbers_by_array[path], dtype=np.int64)
+        array_entries = entries_by_array[path]
+        order = np.argsort(numbers, kind="stable")
+        numbers = numbers[order]
+        record_of_each = numbers // record_size
+        boundaries = np.flatnonzero(np.diff(record_of_each)) + 1
+        for start, stop in zip([0, *boundaries.tolist()], [*boundaries.tolist(), len(numbers)]):
+            if start == stop:
+                continue
+            record = int(record_of_each[start])
+            rows = numbers[start:stop] - record * record_size
+            records.append((array.record_key(record), rows, [array_entries[index] for index in order[start:stop]]))
+    return _Layout(metadata, records)
+
+
+async def save_parquet(
+    references: References,
+    url: str | os.PathLike[str],
+    *,
+    record_size: int = 10_000,
+    storage_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Write ``references`` to ``url`` in the parquet layout that fsspec and kerchunk read.
+
+    Metadata keys (``.zgroup``, ``.zattrs``, ``.zarray``, ``zarr.json``, ``.zmetadata`` at any path)
+    go into ``.zmetadata``; every other key must be a chunk key inside the grid of an array that
+    the references describe (v2 ``.zarray``, or v3 ``zarr.json`` of node type array), and goes into
+    that array's record files of ``record_size`` rows. Inline values go into the ``raw`` column.
+    Existing ``.zmetadata`` and record files under ``url`` are removed first; other files stay.
+    A reference of length 0 at offset 0 is written as an empty inline value (the layout would read
+    such a row as the whole file).
+
+    Raises ReferenceError naming the key for a key that is neither a metadata key nor a chunk key
+    of a known array, for metadata that is not an inline JSON object, for array metadata without
+    shape, chunks or chunk key encoding, and for a reference without URL (the default target); and
+    for a ``record_size`` that is not a positive integer. UnsupportedFeature when pyarrow is not
+    installed; StoreError when ``url`` cannot be written.
+    """
+    if not _is_positive_int(record_size):
+        raise ReferenceError(f"record_size must be a positive integer, got {record_size!r}")
+    pyarrow_module()
+    url = os.fsdecode(url)
+    keys = await references.list_keys()
+    entries = await references.lookup(keys)
+    layout = await run_in_pool(_plan_layout, keys, entries, record_size)
+    store = open_store(url, mode="w", storage_options=dict(storage_options or {}))
+    if store.supports_listing:
+        stale = [
+            key
+            for key in await store.list()
+            if key == _LAYOUT_FILE or _RECORD_FILE_NAME.fullmatch(key.rpartition("/")[2])
+        ]
+        await store.delete_many(stale)
+    for record_key, rows, record_entries in layout.records:
+        await store.set(record_key, await run_in_pool(encode_record, rows, record_entries, record_size))
+    # Written last, so that a reader never finds the metadata of record files still being written.
+    await store.set(_LAYOUT_FILE, _compact_json({"metadata": layout.metadata, "record_size": record_size}))
