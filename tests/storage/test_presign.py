@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,53 +40,18 @@ from zarrkit.errors import (
 )
 from zarrkit.runtime import sync
 from zarrkit.storage import ObjectStore, SignedURLStore, open_store, presign, presign_to_file
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, slice_byte_range
 
 QUICK = {"retry_delays": (0.01, 0.02), "timeout": 5.0}
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-class PresignedRefsStore(Store):
-    """A pre-signed reference set read as a store: inline documents from the set, the rest through
-    a SignedURLStore whose signing function looks the URL up in the set (zarrkit cannot open
-    reference sets itself yet)."""
-
-    def __init__(self, refs: dict) -> None:
-        super().__init__(read_only=True)
-        self.refs = refs
-        self.signed = SignedURLStore(lambda key: refs[key][0] if isinstance(refs.get(key), list) else None, **QUICK)
-
-    async def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
-        return (await self.get_many([(key, byte_range)]))[0]
-
-    async def get_many(self, requests: Sequence[ReadRequest]) -> list[bytes | None]:
-        inline = [isinstance(self.refs.get(key), str) for key, _ in requests]
-        remote = [request for request, is_inline in zip(requests, inline, strict=True) if not is_inline]
-        fetched = iter(await self.signed.get_many(remote))
-        return [
-            slice_byte_range(self.refs[key].encode(), byte_range) if is_inline else next(fetched)
-            for (key, byte_range), is_inline in zip(requests, inline, strict=True)
-        ]
-
-    async def list(self, prefix: str = "") -> list[str]:
-        return [key for key in self.refs if key.startswith(prefix)]
-
-    async def set(self, key: str, value: bytes) -> None:
-        self._check_writable(key)
-
-    async def delete(self, key: str) -> None:
-        self._check_writable(key)
-
-
 # Run with the repository as working directory, in a process whose environment holds no credentials.
 READER_SCRIPT = """
-import json, sys
+import sys
 import numpy as np
 import zarrkit
-from tests.storage.test_presign import PresignedRefsStore
 
-refs = json.load(open(sys.argv[1]))["refs"]
-np.save(sys.argv[2], zarrkit.open_array(PresignedRefsStore(refs))[...])
+np.save(sys.argv[2], zarrkit.open_array("reference://" + sys.argv[1])[...])
 """
 
 
@@ -387,7 +352,7 @@ def test_presigned_urls_are_checked_tampering_and_expiry_are_refused(seaweedfs_s
     short_lived = presign(url, expires=1, storage_options=seaweedfs_server.storage_options())["refs"]
     started = time.monotonic()
 
-    np.testing.assert_array_equal(zarrkit.open_array(PresignedRefsStore(refs))[...], values)
+    np.testing.assert_array_equal(zarrkit.open_array(zarrkit.load_refs(refs))[...], values)
 
     tampered = SignedURLStore(lambda key: refs[key][0].replace("/c/0/0?", "/c/0/1?"), **QUICK)
     with pytest.raises(PermissionDenied, match="SignatureDoesNotMatch"):
@@ -422,7 +387,7 @@ def test_presigned_azure_blobs_read_and_refuse_tampering(azurite_server: Azurite
     refs = presign(url, expires=600, storage_options=azurite_server.storage_options)["refs"]
 
     assert all("sig=" in refs[key][0] for key in refs if key != "zarr.json")
-    np.testing.assert_array_equal(zarrkit.open_array(PresignedRefsStore(refs))[...], values)
+    np.testing.assert_array_equal(zarrkit.open_array(zarrkit.load_refs(refs))[...], values)
     tampered = SignedURLStore(lambda key: refs[key][0].replace("sig=", "sig=A"), **QUICK)
     with pytest.raises(PermissionDenied, match="AuthorizationFailure"):
         sync(tampered.get("c/0/0"))
