@@ -28,6 +28,7 @@ from benchmarks.local_arrays import (
     window_selection,
 )
 from benchmarks.profiling import ThreadProfiler
+from benchmarks.references import run_references
 from benchmarks.remote_arrays import FULL_ROUNDS as REMOTE_FULL_ROUNDS
 from benchmarks.remote_arrays import QUICK_ROUNDS as REMOTE_QUICK_ROUNDS
 from benchmarks.remote_arrays import REMOTE_CASES, REMOTE_CASES_BY_NAME, run_remote
@@ -64,6 +65,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"(default {FULL_ROUNDS}, {QUICK_ROUNDS} with --quick; remote: {REMOTE_FULL_ROUNDS}, "
         f"{REMOTE_QUICK_ROUNDS} with --quick)",
     )
+    parser.add_argument(
+        "--refs",
+        action="store_true",
+        help="run the reference-set benchmarks instead: a NetCDF4 file read through kerchunk's references "
+        "(locally and on SeaweedFS), and opening a million references",
+    )
     parser.add_argument("--dir", help="parent directory of the temporary data directory (default: the system's, /tmp)")
     parser.add_argument(
         "--profile",
@@ -82,6 +89,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(
             f"--only {arguments.only!r} is a local case; the remote ones are {', '.join(REMOTE_CASES_BY_NAME)}"
         )
+    if arguments.refs and (arguments.remote or arguments.only or arguments.profile):
+        parser.error("--refs runs on its own; it takes --quick, --repeat and --dir")
     if arguments.remote and arguments.profile:
         parser.error("--profile covers the local cases only")
     return arguments
@@ -200,6 +209,8 @@ def run_profile(arguments: argparse.Namespace, data: np.ndarray, directory: str)
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, generate the data, run the benchmarks (or the profile); the exit status."""
     arguments = parse_arguments(argv)
+    if arguments.refs:
+        return run_references(arguments)
     if arguments.remote:
         return run_remote(arguments)
     side = QUICK_SIDE if arguments.quick else FULL_SIDE

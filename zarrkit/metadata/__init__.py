@@ -5,7 +5,7 @@ write what ``to_documents()`` returns. Every malformed document raises
 :class:`~zarrkit.errors.MetadataError` naming the node path and the field.
 """
 
-from ._common import describe_node, parse_int_tuple, parse_named_object
+from ._common import describe_node, dump_json_document, parse_int_tuple, parse_named_object
 from .chunk_keys import ChunkKeyEncoding, parse_chunk_key_encoding
 from .consolidated import ConsolidatedMetadata
 from .dtypes import (
@@ -50,6 +50,7 @@ __all__ = [
     "data_type_from_user",
     "default_fill_value",
     "describe_node",
+    "dump_json_document",
     "fill_value_from_user",
     "fill_value_json",
     "join_path",

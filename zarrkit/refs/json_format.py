@@ -27,7 +27,9 @@ from zarrkit.refs.spec import (
     VERSION_1_FIELDS,
     MountLoader,
     complete_version_1,
+    parse_templates,
     parse_value,
+    render_url,
     spec_version,
     to_spec,
 )
@@ -91,6 +93,15 @@ def _decompress(data: bytes, where: str) -> bytes:
     return data
 
 
+def _rendered(url: str, templates: Mapping[str, Any] | None) -> str:
+    if not templates:
+        return url
+    try:
+        return render_url(url, templates)
+    except ReferenceError:
+        return url  # left for complete_version_1, which names the key in its message
+
+
 class _ReferenceFileReader:
     """Reads the JSON text of a reference file member by member, keeping a position in the text."""
 
@@ -111,7 +122,11 @@ class _ReferenceFileReader:
             nonlocal refs_start
             if name == "refs" and self._next_character() == "{":
                 refs_start = self.position
-                self._read_entries(refs)
+                # Templates written before the references (as zarrkit and kerchunk write them) are
+                # rendered as the references are read, so each is built once; later ones are
+                # rendered afterwards by complete_version_1.
+                templates = parse_templates(header["templates"], self.where) if "templates" in header else {}
+                self._read_entries(refs, templates=templates)
             else:
                 header[name] = self._read_value()
 
@@ -137,14 +152,17 @@ class _ReferenceFileReader:
         *,
         special_keys: frozenset[str] = frozenset(),
         read_special: Callable[[str], None] | None = None,
+        templates: Mapping[str, Any] | None = None,
     ) -> None:
         """Read the object at the current position into ``references``, handing the values of
-        ``special_keys`` to ``read_special(key)`` instead."""
-        urls: dict[str, str] = {}
+        ``special_keys`` to ``read_special(key)`` instead; URLs are rendered with ``templates``."""
+        urls: dict[str, str] = {}  # as written -> as rendered, one string object per distinct URL
         for member in self._members(special_keys):
             if isinstance(member, re.Match):
-                key, url, offset, length, _ = member.groups()
-                url = urls.setdefault(url, url)
+                key, written_url, offset, length, _ = member.groups()
+                url = urls.get(written_url)
+                if url is None:
+                    url = urls[written_url] = _rendered(written_url, templates)
                 references[key] = Reference(url, int(offset), int(length))
             elif member in special_keys:
                 read_special(member)  # type: ignore[misc]

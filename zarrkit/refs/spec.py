@@ -168,7 +168,7 @@ def complete_version_1(
     """
     if "refs" in header:
         raise ReferenceError(f"'refs' in {where} must be a JSON object, got {type(header['refs']).__name__}")
-    templates = _parse_templates(header.get("templates", {}), where)
+    templates = parse_templates(header.get("templates", {}), where)
     _render_urls(references, templates, where)
     gen = header.get("gen", [])
     if not isinstance(gen, list):
@@ -178,7 +178,8 @@ def complete_version_1(
     _mount(references, header.get("mounts"), mount_loader, where)
 
 
-def _parse_templates(templates: object, where: str) -> dict[str, _Template]:
+def parse_templates(templates: object, where: str) -> dict[str, _Template]:
+    """The ``templates`` field of a version 1 set, compiled. Raises ReferenceError naming a bad template."""
     if not isinstance(templates, Mapping):
         raise ReferenceError(f"'templates' in {where} must be an object, got {type(templates).__name__}")
     compiled = {}
@@ -190,6 +191,19 @@ def _parse_templates(templates: object, where: str) -> dict[str, _Template]:
         except _TemplateError as error:
             raise ReferenceError(f"template {name!r} in {where}: {error}") from None
     return compiled
+
+
+def render_url(url: str, templates: Mapping[str, _Template]) -> str:
+    """``url`` with the templates it uses rendered (unchanged when it uses none).
+
+    Raises ReferenceError when it cannot be rendered (an unknown template, a bad expression).
+    """
+    if not _has_template_syntax(url):
+        return url
+    try:
+        return _Template.compile(url).render(templates)
+    except _TemplateError as error:
+        raise ReferenceError(str(error)) from None
 
 
 def _render_urls(references: ReferenceSet, templates: Mapping[str, _Template], where: str) -> None:

@@ -8,7 +8,6 @@ into the keys of the array's chunk key encoding.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -17,7 +16,14 @@ import numpy as np
 from zarrkit.codecs import BytesCodec
 from zarrkit.core.creation import array_metadata
 from zarrkit.errors import MetadataError
-from zarrkit.metadata import ArrayMetadata, GroupMetadataV2, GroupMetadataV3, join_path
+from zarrkit.metadata import (
+    ArrayMetadata,
+    GroupMetadataV2,
+    GroupMetadataV3,
+    dump_json_document,
+    join_path,
+    normalize_path,
+)
 from zarrkit.refs.model import Reference, ReferenceSet
 
 
@@ -27,10 +33,6 @@ def _is_big_endian(dtype: Any) -> bool:
     except TypeError:
         return False
     return dtype.byteorder == ">" or (dtype.byteorder == "=" and sys.byteorder == "big")
-
-
-def _document_bytes(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 class ReferenceBuilder:
@@ -46,6 +48,7 @@ class ReferenceBuilder:
         self.zarr_format = zarr_format
         self.references = ReferenceSet()
         self._arrays: dict[str, ArrayMetadata] = {}
+        self._chunk_key_prefixes: dict[str, str] = {}
 
     def add_group(self, path: str, attributes: dict[str, Any] | None = None) -> None:
         """Add the group at ``path`` (``""`` for the root) with ``attributes``."""
@@ -69,14 +72,17 @@ class ReferenceBuilder:
         metadata = array_metadata(path=path, zarr_format=self.zarr_format, **keywords)
         self._add_documents(path, metadata.to_json_documents())
         self._arrays[path] = metadata
+        normalized = normalize_path(path)
+        self._chunk_key_prefixes[path] = f"{normalized}/" if normalized else ""
         return metadata
 
     def add_chunk(self, path: str, chunk_coords: tuple[int, ...], entry: bytes | Reference) -> None:
         """Point the chunk at ``chunk_coords`` of the array at ``path`` at ``entry``: its encoded
         bytes inline, or a reference to them in the scanned file."""
-        key = self._arrays[path].chunk_key(chunk_coords)
-        self.references[join_path(path, key)] = entry
+        # Scanners add millions of chunks: the path was checked once, when the array was added.
+        self.references[self._chunk_key_prefixes[path] + self._arrays[path].chunk_key(chunk_coords)] = entry
 
     def _add_documents(self, path: str, documents: dict[str, Any]) -> None:
         for name, document in documents.items():
-            self.references[join_path(path, name)] = _document_bytes(document)
+            key = join_path(path, name)
+            self.references[key] = dump_json_document(document, where=key)
