@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numcodecs
 import numpy as np
 
 from zarrkit.errors import MetadataError
+from zarrkit.storage.optional import import_optional
 
 BytesLike = bytes | bytearray | memoryview | np.ndarray
 """Anything with the buffer protocol that codecs hand each other inside a chain."""
@@ -92,3 +94,25 @@ def check_bool(codec: str, field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise MetadataError(f"codec {codec!r}: configuration field {field!r} must be true or false, got {value!r}")
     return value
+
+
+_IMAGECODECS_PREFIX = "imagecodecs_"
+
+
+def get_numcodec(config: Mapping[str, Any]) -> Any:
+    """The numcodecs codec ``config`` (``{"id": ..., ...}``) describes.
+
+    imagecodecs' codecs (ids ``imagecodecs_*``: the LZW, JPEG, PackBits and predictor codecs of
+    TIFF files) are registered with numcodecs on first use, since imagecodecs does not announce
+    them. Raises whatever numcodecs raises for an unknown id or a bad configuration, and
+    UnsupportedFeature when an ``imagecodecs_*`` id is asked for without imagecodecs installed.
+    """
+    try:
+        return numcodecs.get_codec(dict(config))
+    except ValueError:
+        codec_id = config.get("id")
+        if not (isinstance(codec_id, str) and codec_id.startswith(_IMAGECODECS_PREFIX)):
+            raise
+    imagecodecs_numcodecs = import_optional("imagecodecs.numcodecs", needed_for=f"codec {codec_id!r}", extra="tiff")
+    imagecodecs_numcodecs.register_codecs(codecs=[codec_id], verbose=False)
+    return numcodecs.get_codec(dict(config))

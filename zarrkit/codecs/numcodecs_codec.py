@@ -20,12 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numcodecs
 import numpy as np
 from numcodecs.abc import Codec as Numcodec
 
 from zarrkit.codecs import blosc, zstd
-from zarrkit.codecs._support import BytesLike
+from zarrkit.codecs._support import BytesLike, get_numcodec
 from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, ChunkSpec, Codec
 from zarrkit.codecs.blosc import BloscCodec
 from zarrkit.codecs.crc32c import Crc32cCodec
@@ -81,7 +80,7 @@ class NumcodecsCodec(Codec):
         configuration = {key: value for key, value in (self.configuration or {}).items() if key != "id"}
         object.__setattr__(self, "configuration", configuration)
         try:
-            numcodec = numcodecs.get_codec({"id": self.codec_id, **configuration})
+            numcodec = get_numcodec({"id": self.codec_id, **configuration})
         except Exception as error:
             raise MetadataError(
                 f"codec {self.name!r}: numcodecs cannot build it from {configuration!r}: {error}"

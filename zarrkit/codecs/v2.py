@@ -13,11 +13,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-import numcodecs
 import numpy as np
 from numcodecs.abc import Codec as Numcodec
 
-from zarrkit.codecs._support import BytesLike, byte_length, to_bytes
+from zarrkit.codecs._support import BytesLike, byte_length, get_numcodec, to_bytes
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.errors import CodecError, MetadataError
 from zarrkit.metadata import describe_node
@@ -29,7 +28,7 @@ def _build(config: Mapping[str, Any] | Numcodec, where: str) -> Numcodec:
     if not isinstance(config, Mapping) or not isinstance(config.get("id"), str):
         raise MetadataError(f"{where} must be an object with an 'id', got {config!r}")
     try:
-        return numcodecs.get_codec(dict(config))
+        return get_numcodec(config)
     except Exception as error:
         raise MetadataError(
             f"{where}: numcodecs cannot build codec {config['id']!r} from {dict(config)!r}: {error}"
