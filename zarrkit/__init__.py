@@ -18,6 +18,7 @@ from zarrkit.api import (
     open_array,
     open_group,
     save_refs,
+    scan,
 )
 from zarrkit.core.array import Array
 from zarrkit.core.group import Group
@@ -45,4 +46,5 @@ __all__ = [
     "open_group",
     "open_store",
     "save_refs",
+    "scan",
 ]

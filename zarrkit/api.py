@@ -4,7 +4,8 @@ They speak zarr-python 3's language, so switching is a change of import: ``open`
 ``open_group``, ``create_array``, ``create_group`` and ``consolidate_metadata`` take a store or
 anything :func:`zarrkit.storage.open_store` understands (a path, a URL, a ``MutableMapping``), or a
 reference set (:class:`~zarrkit.refs.References`, as :func:`load_refs` returns; read-only), plus
-``storage_options`` for the backend. ``load_refs`` and ``save_refs`` read and write reference sets.
+``storage_options`` for the backend. ``load_refs`` and ``save_refs`` read and write reference sets;
+``scan`` makes one from a NetCDF, HDF5, TIFF, MAT or GRIB file.
 
 Modes (:data:`MODES`): ``"r"`` reads an existing node from a read-only store; ``"r+"`` reads and
 writes an existing node; ``"a"`` opens a node or creates it; ``"w"`` creates it, replacing what was
@@ -27,6 +28,7 @@ from zarrkit.refs.load import load_refs as load_refs
 from zarrkit.refs.load import save_refs as save_refs
 from zarrkit.refs.load import store_for_references
 from zarrkit.refs.model import References
+from zarrkit.scan import scan as scan
 from zarrkit.storage import MemoryStore, Store, open_store
 from zarrkit.storage.url import MODES as MODES
 

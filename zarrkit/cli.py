@@ -14,7 +14,10 @@ import numpy as np
 
 from zarrkit import Array, api
 from zarrkit.errors import StoreError, ZarrkitError
+from zarrkit.refs import ReferenceSet, merge, prefixed, save_refs
 from zarrkit.refs.check import check_refs
+from zarrkit.scan import FORMATS, scan_many
+from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.storage.presign import presign_to_file
 
 
@@ -44,6 +47,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--option", action="append", default=[], metavar="NAME=VALUE", help="a storage option (repeatable)"
     )
     presign.set_defaults(run=_presign)
+
+    scan = commands.add_parser("scan", help="scan NetCDF, HDF5, TIFF, MAT or GRIB files into a reference set")
+    scan.add_argument("urls", nargs="+", metavar="URL", help="files to scan (paths or URLs)")
+    scan.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a .json, .json.gz or .json.zst file, or a parquet directory; with several inputs, '{stem}' in it "
+        "writes one set per file, otherwise the files are merged, each under its name without extensions",
+    )
+    scan.add_argument("--format", choices=FORMATS, help="the format of the files (default: from their first bytes)")
+    scan.add_argument("--zarr-format", type=int, choices=(2, 3), default=2, help="Zarr version of the metadata")
+    scan.add_argument("--workers", type=int, default=None, help="processes scanning at once (default: the cores)")
+    scan.add_argument(
+        "--option", action="append", default=[], metavar="NAME=VALUE", help="a storage option (repeatable)"
+    )
+    scan.set_defaults(run=_scan)
 
     refs_commands = commands.add_parser("refs", help="work with reference sets").add_subparsers(
         dest="refs_command", required=True
@@ -145,15 +165,72 @@ def _info(arguments: argparse.Namespace) -> None:
         print(f"  {key}: {value!r}")
 
 
-def _presign(arguments: argparse.Namespace) -> None:
+def _options(pairs: Sequence[str]) -> dict[str, str]:
     options = {}
-    for option in arguments.option:
+    for option in pairs:
         name, equals, value = option.partition("=")
         if not equals or not name:
             raise StoreError(f"--option {option!r} must look like NAME=VALUE")
         options[name] = value
+    return options
+
+
+def _presign(arguments: argparse.Namespace) -> None:
+    options = _options(arguments.option)
     refs = presign_to_file(arguments.url, arguments.output, expires=arguments.expires, storage_options=options)
     print(f"wrote {len(refs['refs'])} references to {arguments.output}")
+
+
+def _progress_bar(label: str) -> Callable[[int, int, str], None]:
+    """A progress callback that redraws one line on stderr: ``label [#####.....] done/total``."""
+
+    def show(done: int, total: int, item: str) -> None:
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _scan(arguments: argparse.Namespace) -> int:
+    results = scan_many(
+        arguments.urls,
+        workers=arguments.workers,
+        progress=_progress_bar("scanning"),
+        format=arguments.format,
+        zarr_format=arguments.zarr_format,
+        storage_options=_options(arguments.option),
+    )
+    if results.references:
+        outputs = _scan_outputs(results.references, arguments.output, arguments.zarr_format)
+        for output, references in outputs.items():
+            save_refs(references, output)
+        costs = results.costs.values()
+        print(
+            f"scanned {len(results.references)} files ({sum(cost.requests for cost in costs)} requests, "
+            f"{sum(cost.bytes_read for cost in costs) / 2**20:.1f} MiB read); wrote {', '.join(outputs)}"
+        )
+    for url, error in results.failures.items():
+        print(f"failed: {url}: {type(error).__name__}: {error}", file=sys.stderr)
+    return 1 if results.failures else 0
+
+
+def _scan_outputs(references: dict[str, ReferenceSet], output: str, zarr_format: int) -> dict[str, ReferenceSet]:
+    """The reference set to write to each output: one per input when ``output`` holds ``{stem}``,
+    else a single one in which each input is a group named after its file."""
+    stems = {url: Path(url.rstrip("/")).name.split(".")[0] for url in references}
+    if len(set(stems.values())) < len(stems):
+        raise StoreError("two inputs have the same file name without extensions; name the outputs with '{stem}'")
+    if "{stem}" in output:
+        return {output.replace("{stem}", stems[url]): refs for url, refs in references.items()}
+    if len(references) == 1:
+        return {output: next(iter(references.values()))}
+    root = ReferenceBuilder(zarr_format=zarr_format)
+    root.add_group("")
+    return {output: merge(root.references, *(prefixed(refs, stems[url] + "/") for url, refs in references.items()))}
 
 
 def _refs_check(arguments: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -73,20 +74,47 @@ def scan(
     StoreError when the file cannot be read, UnsupportedFeature when its format is unknown or uses
     a feature that cannot be referenced, MetadataError when it is malformed or truncated.
     """
+    references, _ = scan_with_cost(
+        url, format=format, zarr_format=zarr_format, storage_options=storage_options, **options
+    )
+    return references
+
+
+@dataclass(frozen=True)
+class ScanCost:
+    """What scanning one file took: requests to its store, bytes read and seconds."""
+
+    requests: int
+    bytes_read: int
+    seconds: float
+
+
+def scan_with_cost(
+    url: str | os.PathLike[str],
+    *,
+    format: str | None = None,  # noqa: A002 - as in scan
+    zarr_format: int = 2,
+    storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> tuple[ReferenceSet, ScanCost]:
+    """:func:`scan`, and what the scan cost. Raises as :func:`scan` does."""
     if format is not None and format not in FORMATS:
         raise UnsupportedFeature(f"unknown format {format!r} for {os.fsdecode(url)!r}: use one of {FORMATS}")
+    started = time.perf_counter()
     with ScanSource(url, storage_options=storage_options) as source:
         name = format or detect_format(source.read_range(0, HEADER_BYTES), where=source.url)
         scanner: Callable[..., ReferenceSet] = getattr(_scanner_module(name), f"scan_{name}")
-        return scanner(source, zarr_format=zarr_format, **options)
+        references = scanner(source, zarr_format=zarr_format, **options)
+        return references, ScanCost(source.requests, source.bytes_read, time.perf_counter() - started)
 
 
 @dataclass
 class ScanResults:
-    """What :func:`scan_many` produced: the reference set of each file that scanned, and the error of
-    each that did not (both keyed by URL, in the order the URLs were given)."""
+    """What :func:`scan_many` produced: the reference set and the cost of each file that scanned,
+    and the error of each that did not (keyed by URL, in the order the URLs were given)."""
 
     references: dict[str, ReferenceSet] = field(default_factory=dict)
+    costs: dict[str, ScanCost] = field(default_factory=dict)
     failures: dict[str, ZarrkitError] = field(default_factory=dict)
 
 
@@ -104,9 +132,9 @@ def scan_many(
     """
     names = [os.fsdecode(url) for url in urls]
     workers = workers or pool_size()
-    outcomes: dict[str, ReferenceSet | ZarrkitError] = {}
+    outcomes: dict[str, tuple[ReferenceSet, ScanCost] | ZarrkitError] = {}
 
-    def record(url: str, outcome: ReferenceSet | ZarrkitError) -> None:
+    def record(url: str, outcome: tuple[ReferenceSet, ScanCost] | ZarrkitError) -> None:
         outcomes[url] = outcome
         if progress is not None:
             progress(len(outcomes), len(names), url)
@@ -125,12 +153,12 @@ def scan_many(
         if isinstance(outcome, ZarrkitError):
             results.failures[url] = outcome
         else:
-            results.references[url] = outcome
+            results.references[url], results.costs[url] = outcome
     return results
 
 
-def _scan_or_error(url: str, options: dict[str, Any]) -> ReferenceSet | ZarrkitError:
+def _scan_or_error(url: str, options: dict[str, Any]) -> tuple[ReferenceSet, ScanCost] | ZarrkitError:
     try:
-        return scan(url, **options)
+        return scan_with_cost(url, **options)
     except ZarrkitError as error:
         return error
