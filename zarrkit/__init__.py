@@ -10,6 +10,7 @@ The public API speaks zarr-python 3's language::
 
 from zarrkit import errors
 from zarrkit.api import (
+    combine,
     consolidate_metadata,
     create_array,
     create_group,
@@ -36,6 +37,7 @@ __all__ = [
     "ReferenceStore",
     "Store",
     "ZipStore",
+    "combine",
     "consolidate_metadata",
     "create_array",
     "create_group",

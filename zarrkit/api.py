@@ -29,6 +29,7 @@ from zarrkit.refs.load import save_refs as save_refs
 from zarrkit.refs.load import store_for_references
 from zarrkit.refs.model import References
 from zarrkit.scan import scan as scan
+from zarrkit.scan.combine import combine as combine
 from zarrkit.storage import MemoryStore, Store, open_store
 from zarrkit.storage.url import MODES as MODES
 

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from zarrkit import Array, api
-from zarrkit.errors import StoreError, ZarrkitError
+from zarrkit.errors import ReferenceError, StoreError, ZarrkitError
 from zarrkit.refs import ReferenceSet, merge, prefixed, save_refs
 from zarrkit.refs.check import check_refs
 from zarrkit.scan import FORMATS, scan_many
+from zarrkit.scan.combine import combine
+from zarrkit.scan.combine_coords import coordinate_source_from_text
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.storage.presign import presign_to_file
 
@@ -64,6 +66,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--option", action="append", default=[], metavar="NAME=VALUE", help="a storage option (repeatable)"
     )
     scan.set_defaults(run=_scan)
+
+    combine_command = commands.add_parser(
+        "combine", help="stitch reference sets (one per file) into one, along existing or new dimensions"
+    )
+    combine_command.add_argument("inputs", nargs="+", metavar="INPUT", help="reference files (JSON or parquet)")
+    combine_command.add_argument(
+        "--concat-dim", action="append", required=True, metavar="DIM", help="a dimension to concatenate along"
+    )
+    combine_command.add_argument(
+        "--identical-dim", action="append", default=[], metavar="NAME", help="a variable that must be identical"
+    )
+    combine_command.add_argument(
+        "--coord",
+        action="append",
+        default=[],
+        metavar="DIM=SOURCE",
+        help="where DIM's values come from: data, data:VARIABLE, attr:NAME, attr:VARIABLE:NAME, regex:PATTERN "
+        "(on the input's URL) or values:V1,V2,...",
+    )
+    combine_command.add_argument("-o", "--output", required=True, help="a parquet directory or a .json file")
+    combine_command.add_argument("--record-size", type=int, default=100_000, help="chunks per parquet record file")
+    combine_command.add_argument("--zarr-format", type=int, choices=(2, 3), default=None)
+    combine_command.set_defaults(run=_combine)
 
     refs_commands = commands.add_parser("refs", help="work with reference sets").add_subparsers(
         dest="refs_command", required=True
@@ -231,6 +256,25 @@ def _scan_outputs(references: dict[str, ReferenceSet], output: str, zarr_format:
     root = ReferenceBuilder(zarr_format=zarr_format)
     root.add_group("")
     return {output: merge(root.references, *(prefixed(refs, stems[url] + "/") for url, refs in references.items()))}
+
+
+def _combine(arguments: argparse.Namespace) -> None:
+    coords = {}
+    for pair in arguments.coord:
+        dimension, equals, source = pair.partition("=")
+        if not equals or not dimension:
+            raise ReferenceError(f"--coord {pair!r} must look like DIM=SOURCE")
+        coords[dimension] = coordinate_source_from_text(source)
+    combined = combine(
+        arguments.inputs,
+        concat_dims=arguments.concat_dim,
+        identical_dims=arguments.identical_dim,
+        coords=coords,
+        output=arguments.output,
+        record_size=arguments.record_size,
+        zarr_format=arguments.zarr_format,
+    )
+    print(f"combined {len(arguments.inputs)} inputs into {arguments.output} ({combined!r})")
 
 
 def _refs_check(arguments: argparse.Namespace) -> int:

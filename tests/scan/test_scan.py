@@ -77,3 +77,20 @@ def test_the_command_writes_one_set_per_input_and_reports_failures(
     array = zarrkit.open_array(f"reference://{tmp_path / 'refs_part0.json.zst'}", path="v")
     np.testing.assert_array_equal(array[...], np.arange(8).reshape(2, 4))
     assert not (tmp_path / "refs_gone.json.zst").exists()
+
+
+def test_the_combine_command_stacks_scanned_files_in_coordinate_order(
+    netcdf3_files: list[Path], tmp_path: Path, capsys
+) -> None:
+    pattern = str(tmp_path / "{stem}.json")
+    assert main(["scan", *map(str, netcdf3_files), "-o", pattern, "--workers", "1"]) == 0
+    inputs = [str(tmp_path / f"part{index}.json") for index in (2, 0, 1)]
+    output = tmp_path / "combined.parq"
+    arguments = ["combine", *inputs, "--concat-dim", "file", "--coord", r"file=regex:part(\d)", "-o", str(output)]
+    assert main(arguments) == 0
+    assert "combined 3 inputs" in capsys.readouterr().out
+    combined = zarrkit.open_array(f"reference://{output}", path="v")
+    expected = np.stack([np.arange(8).reshape(2, 4) + index for index in range(3)])
+    np.testing.assert_array_equal(combined[...], expected)
+    assert main(["combine", *inputs, "--concat-dim", "file", "--coord", "file", "-o", str(output)]) == 1
+    assert "DIM=SOURCE" in capsys.readouterr().err

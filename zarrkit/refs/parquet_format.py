@@ -100,7 +100,7 @@ class _ArrayGrid:
         return [self.directory + self.encoding.encode(index) for index in zip(*coordinates)]
 
     def record_key(self, record: int) -> str:
-        return f"{self.directory}refs.{record}.parq"
+        return record_file_key(self.directory, record)
 
     def record_count(self, record_size: int) -> int:
         return -(-self.chunk_count // record_size)
@@ -540,6 +540,21 @@ async def save_parquet(
     entries = await references.lookup(keys)
     layout = await run_in_pool(_plan_layout, keys, entries, record_size)
     store = open_store(url, mode="w", storage_options=dict(storage_options or {}))
+    await remove_layout(store)
+    for record_key, rows, record_entries in layout.records:
+        await store.set(record_key, await run_in_pool(encode_record, rows, record_entries, record_size))
+    await write_layout_document(store, layout.metadata, record_size)
+
+
+def record_file_key(array_path: str, record: int) -> str:
+    """The key of record file ``record`` of the array at ``array_path`` (``""`` for the root array)."""
+    directory = array_path.rstrip("/")
+    return f"{directory}/refs.{record}.parq" if directory else f"refs.{record}.parq"
+
+
+async def remove_layout(store: Store) -> None:
+    """Delete the ``.zmetadata`` and record files of a layout in ``store`` (other files stay), so
+    that record files of an earlier set cannot reappear in a new one."""
     if store.supports_listing:
         stale = [
             key
@@ -547,7 +562,9 @@ async def save_parquet(
             if key == _LAYOUT_FILE or _RECORD_FILE_NAME.fullmatch(key.rpartition("/")[2])
         ]
         await store.delete_many(stale)
-    for record_key, rows, record_entries in layout.records:
-        await store.set(record_key, await run_in_pool(encode_record, rows, record_entries, record_size))
-    # Written last, so that a reader never finds the metadata of record files still being written.
-    await store.set(_LAYOUT_FILE, _compact_json({"metadata": layout.metadata, "record_size": record_size}))
+
+
+async def write_layout_document(store: Store, metadata: Mapping[str, Any], record_size: int) -> None:
+    """Write ``.zmetadata``: the metadata documents by key, and the record size. Write it after the
+    record files, so that a reader never finds the metadata of record files still being written."""
+    await store.set(_LAYOUT_FILE, _compact_json({"metadata": dict(metadata), "record_size": record_size}))
