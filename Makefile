@@ -29,11 +29,14 @@ servers: $(AZURITE)
 
 test: $(BIN)/python servers
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/ruff check zarrkit tests
+	$(BIN)/ruff check zarrkit tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
 
-bench: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+# The peers the benchmarks measure against and the servers of the remote and reference-set cases are
+# those of the tests. `make bench` runs the local cases; see `python -m benchmarks --help` for
+# --remote and --refs, and `python -m benchmarks.transport`.
+bench: $(BIN)/python servers
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m benchmarks
 
 clean:
