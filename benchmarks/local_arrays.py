@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from benchmarks.libraries import Layout, Library
-from benchmarks.timing import Measurement, time_rounds
+from benchmarks.timing import Measurement, data_check, no_check, time_rounds
 
 FULL_SIDE = 8192
 """The side of the full benchmark's square array: 8192 x 8192 float32 is 256 MiB."""
@@ -55,8 +55,7 @@ CASES = (
 CASES_BY_NAME = {case.name: case for case in CASES}
 
 
-class WrongData(Exception):
-    """A library returned data that differs from what was written."""
+
 
 
 def realistic_field(side: int, seed: int = 0) -> np.ndarray:
@@ -97,18 +96,7 @@ def _stored_bytes(path: str) -> int:
     )
 
 
-def _checker(expected: np.ndarray, what: str) -> Callable[[np.ndarray], None]:
-    def check(result: np.ndarray) -> None:
-        if result.shape != expected.shape or result.dtype != expected.dtype:
-            raise WrongData(f"{what}: got {result.dtype} {result.shape}, expected {expected.dtype} {expected.shape}")
-        if not np.array_equal(result, expected):
-            raise WrongData(f"{what}: the values differ from the source")
 
-    return check
-
-
-def _no_check(_: Any) -> None:
-    return None
 
 
 class _Step(NamedTuple):
@@ -133,20 +121,20 @@ def _steps(library: Library, case: ArrayCase, data: np.ndarray, path: str) -> li
         return library.open(path)
 
     return [
-        _Step("write", data.nbytes, create_fresh, lambda array: library.write(array, data), _no_check),
+        _Step("write", data.nbytes, create_fresh, lambda array: library.write(array, data), no_check),
         _Step(
             "read",
             data.nbytes,
             open_array,
             lambda array: library.read(array, whole),
-            _checker(data, f"{library.name} read of {case.name}"),
+            data_check(data, f"{library.name} read of {case.name}"),
         ),
         _Step(
             f"read {WINDOW_FRACTION:.0%} window",
             data[window].nbytes,
             open_array,
             lambda array: library.read(array, window),
-            _checker(data[window], f"{library.name} window read of {case.name}"),
+            data_check(data[window], f"{library.name} window read of {case.name}"),
         ),
     ]
 

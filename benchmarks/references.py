@@ -52,9 +52,18 @@ from fsspec.implementations.reference import LazyReferenceMapper, ReferenceFileS
 from kerchunk.hdf import SingleHdf5ToZarr
 
 import zarrkit
-from benchmarks.local_arrays import WrongData
 from benchmarks.servers import S3Server, seaweedfs
-from benchmarks.timing import MIB, Measurement, format_spread_table, format_table, round_order, time_rounds
+from benchmarks.timing import (
+    MIB,
+    Measurement,
+    Step,
+    WrongData,
+    data_check,
+    format_spread_table,
+    format_table,
+    round_order,
+    time_rounds,
+)
 
 FULL_TIME_STEPS = 200
 """Case A's time steps: 200 x 8 x 8 = 12,800 chunks, 400 MiB uncompressed."""
@@ -189,28 +198,12 @@ def netcdf4_reader(path: Path) -> VariableReader:
     return VariableReader("netCDF4", open_variable, lambda variable: variable[...])
 
 
-@dataclass(frozen=True)
-class _Step:
-    prepare: Callable[[], Any]
-    timed: Callable[[Any], Any]
-    check: Callable[[Any], None]
-
-
-def _read_check(expected: np.ndarray, what: str) -> Callable[[np.ndarray], None]:
-    def check(result: np.ndarray) -> None:
-        result = np.asarray(result)
-        if result.shape != expected.shape or result.dtype != expected.dtype or not np.array_equal(result, expected):
-            raise WrongData(f"{what}: the data read differs from the file's")
-
-    return check
-
-
 def measure_reads(
     label: str, readers: Sequence[VariableReader], expected: np.ndarray, repeat: int
 ) -> list[Measurement]:
     """Time each reader's whole read in ``repeat`` interleaved rounds, each checked off the clock."""
     steps = {
-        reader.name: _Step(reader.open, reader.read, _read_check(expected, f"{reader.name} read of {label}"))
+        reader.name: Step(reader.open, reader.read, data_check(expected, f"{reader.name} read of {label}"))
         for reader in readers
     }
     return time_rounds(label, "read", expected.nbytes, steps, readers, repeat, {}, progress=_print_progress)

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,18 @@ import zarr.storage
 import zarrkit
 import zarrkit.codecs
 from benchmarks.libraries import ZSTD_LEVEL
-from benchmarks.local_arrays import WrongData, realistic_field
+from benchmarks.local_arrays import realistic_field
 from benchmarks.servers import HTTPServer, S3Server, nginx, seaweedfs
-from benchmarks.timing import MIB, Measurement, format_spread_table, format_table, time_rounds
+from benchmarks.timing import (
+    MIB,
+    Measurement,
+    Step,
+    data_check,
+    format_spread_table,
+    format_table,
+    no_check,
+    time_rounds,
+)
 
 FULL_ROUNDS = 3
 QUICK_ROUNDS = 2
@@ -206,23 +215,7 @@ def remote_libraries() -> list[RemoteLibrary]:
     return [ZarrkitRemote(), ZarrPythonFsspec(), ZarrPythonObstore()]
 
 
-@dataclass(frozen=True)
-class _Step:
-    prepare: Callable[[], Any]
-    timed: Callable[[Any], Any]
-    check: Callable[[Any], None]
 
-
-def _read_check(expected: np.ndarray, what: str) -> Callable[[np.ndarray], None]:
-    def check(result: np.ndarray) -> None:
-        if result.shape != expected.shape or result.dtype != expected.dtype or not np.array_equal(result, expected):
-            raise WrongData(f"{what}: the data read differs from the source")
-
-    return check
-
-
-def _no_check(_: Any) -> None:
-    return None
 
 
 def _print_progress(line: str) -> None:
@@ -236,20 +229,20 @@ def _s3_measurements(
     label = f"S3, {case.label(side)}"
     latest: dict[str, Location] = {}
 
-    def write_step(library: RemoteLibrary) -> _Step:
+    def write_step(library: RemoteLibrary) -> Step:
         def create_fresh() -> Any:
             # A new prefix instead of overwriting, so deleting the previous copy costs nothing.
             location = Location(f"s3://{server.bucket}/{case.name}-{library.name}-{uuid.uuid4().hex}", server)
             latest[library.name] = location
             return library.create(location, side, case.chunk_side)
 
-        return _Step(create_fresh, lambda array: library.write(array, data), _no_check)
+        return Step(create_fresh, lambda array: library.write(array, data), no_check)
 
-    def read_step(library: RemoteLibrary) -> _Step:
-        return _Step(
+    def read_step(library: RemoteLibrary) -> Step:
+        return Step(
             lambda: library.open(latest[library.name]),
             library.read,
-            _read_check(data, f"{library.name} read of {label}"),
+            data_check(data, f"{library.name} read of {label}"),
         )
 
     problems: dict[str, str] = {}
@@ -293,10 +286,10 @@ def _http_measurements(
     source[...] = data
     location = Location(f"{server.url}/{directory}")
     steps = {
-        library.name: _Step(
+        library.name: Step(
             lambda library=library: library.open(location),
             library.read,
-            _read_check(data, f"{library.name} read of {label}"),
+            data_check(data, f"{library.name} read of {label}"),
         )
         for library in libraries
     }

@@ -10,6 +10,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 MIB = 2**20
 
 T = TypeVar("T")
@@ -89,6 +91,38 @@ class TimedStep(Protocol):
     prepare: Callable[[], Any]
     timed: Callable[[Any], Any]
     check: Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A :class:`TimedStep` made of three functions."""
+
+    prepare: Callable[[], Any]
+    timed: Callable[[Any], Any]
+    check: Callable[[Any], None]
+
+
+class WrongData(Exception):
+    """A library returned data that differs from what was written."""
+
+
+def data_check(expected: np.ndarray, what: str) -> Callable[[Any], None]:
+    """A check that raises WrongData naming ``what`` unless a result equals ``expected`` (values,
+    shape and dtype)."""
+
+    def check(result: Any) -> None:
+        result = np.asarray(result)
+        if result.shape != expected.shape or result.dtype != expected.dtype:
+            raise WrongData(f"{what}: got {result.dtype} {result.shape}, expected {expected.dtype} {expected.shape}")
+        if not np.array_equal(result, expected):
+            raise WrongData(f"{what}: the values differ from the source")
+
+    return check
+
+
+def no_check(_: Any) -> None:
+    """The check of steps whose result says nothing (writes)."""
+    return None
 
 
 def time_rounds(
