@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 from types import SimpleNamespace
 
+# hdf5plugin registers its filters (blosc, zstd, lz4, bitshuffle) with h5py's HDF5 library. Imported
+# first on purpose: importing netCDF4 points HDF5_PLUGIN_PATH at netCDF4's own filter plugins, built
+# for netCDF4's HDF5, and h5py's HDF5 then fails to create blosc datasets ("error during user callback").
+import hdf5plugin  # noqa: F401, I001
 import pytest
 
 from zarrkit.storage import LocalStore, MemoryStore

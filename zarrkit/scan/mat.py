@@ -41,6 +41,7 @@ import numpy as np
 
 from zarrkit.errors import MetadataError, UnsupportedFeature
 from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.scan.hdf5 import scan_hdf5
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.scan.source import ScanSource
 
@@ -115,7 +116,7 @@ def scan_mat(
         raise MetadataError(f"{source.url}: not a MAT-file of version 5 or 7.3 (its first 128 bytes are no MAT header)")
     byte_order = _BYTE_ORDERS[header[126:128]]
     if struct.unpack(byte_order + "H", header[124:126])[0] == _VERSION_73:
-        return _scan_hdf5(source, zarr_format, inline_limit, on_unsupported)
+        return scan_hdf5(source, zarr_format=zarr_format, inline_limit=inline_limit, on_unsupported=on_unsupported)
     subsystem_offset = struct.unpack(byte_order + "Q", header[116:124])[0]
     builder = ReferenceBuilder(zarr_format=zarr_format)
     scan = _Scan(source, builder, byte_order, inline_limit, skip_unsupported=on_unsupported == "skip")
@@ -139,18 +140,6 @@ def scan_mat(
         attributes["skipped_variables"] = scan.skipped
     builder.add_group("", attributes)
     return builder.references
-
-
-def _scan_hdf5(source: ScanSource, zarr_format: int, inline_limit: int, on_unsupported: str) -> ReferenceSet:
-    try:
-        from zarrkit.scan.hdf5 import scan_hdf5
-    except ModuleNotFoundError as error:
-        if error.name != "zarrkit.scan.hdf5":
-            raise
-        raise UnsupportedFeature(
-            f"{source.url}: a MAT v7.3 file is an HDF5 file, and this zarrkit has no HDF5 scanner"
-        ) from None
-    return scan_hdf5(source, zarr_format=zarr_format, inline_limit=inline_limit, on_unsupported=on_unsupported)
 
 
 class _Bytes(Protocol):

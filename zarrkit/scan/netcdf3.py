@@ -28,9 +28,7 @@ as kerchunk makes them. Dimension names go to ``_ARRAY_DIMENSIONS`` (v2) or ``di
 
 from __future__ import annotations
 
-import base64
 import math
-import struct
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,6 +36,7 @@ import numpy as np
 
 from zarrkit.errors import MetadataError
 from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.scan.attributes import json_attribute, xarray_fill_value
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.scan.source import ScanSource
 
@@ -141,7 +140,7 @@ def scan_netcdf3(
         raise MetadataError(f"max_chunk_bytes must be a positive integer or None, got {max_chunk_bytes!r}")
     header = _read_header(source)
     builder = ReferenceBuilder(zarr_format=zarr_format)
-    builder.add_group("", {name: _json_value(value) for name, value in header.attributes.items()})
+    builder.add_group("", {name: json_attribute(value) for name, value in header.attributes.items()})
     for variable in header.variables:
         if variable.is_record:
             _add_record_variable(builder, source, variable, header.record_size)
@@ -408,9 +407,9 @@ def _add_array(
     builder: ReferenceBuilder, source: ScanSource, variable: _Variable, chunk_shape: tuple[int, ...]
 ) -> None:
     fill_value = _fill_value(source, variable)
-    attributes = {name: _json_value(value) for name, value in variable.attributes.items() if name != "_FillValue"}
+    attributes = {name: json_attribute(value) for name, value in variable.attributes.items() if name != "_FillValue"}
     if builder.zarr_format == 3 and "_FillValue" in variable.attributes and variable.type.name != "char":
-        attributes["_FillValue"] = _xarray_v3_fill_attribute(fill_value)
+        attributes["_FillValue"] = xarray_fill_value(fill_value, fill_value.dtype)
     try:
         builder.add_array(
             variable.name,
@@ -438,7 +437,7 @@ def _fill_value(source: ScanSource, variable: _Variable) -> Any:
     stored = variable.attributes["_FillValue"]
     where = f"{source.url}: variable {variable.name!r}: attribute '_FillValue'"
     if isinstance(stored, bytes) != (variable.type.name == "char") or len(stored) != 1:
-        raise MetadataError(f"{where} must be one {variable.type.name} value, got {_json_value(stored)!r}")
+        raise MetadataError(f"{where} must be one {variable.type.name} value, got {json_attribute(stored)!r}")
     if isinstance(stored, bytes):
         return dtype.type(stored)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -451,27 +450,3 @@ def _fill_value(source: ScanSource, variable: _Variable) -> Any:
     if not representable.all():
         raise MetadataError(f"{where}: {stored[0].item()!r} is not a {variable.type.name} value")
     return value[0]
-
-
-def _xarray_v3_fill_attribute(fill_value: np.number) -> int | str:
-    """``fill_value`` as xarray encodes the ``_FillValue`` attribute of a numeric Zarr v3 array."""
-    if isinstance(fill_value, np.floating):
-        return base64.standard_b64encode(struct.pack("<d", float(fill_value))).decode("ascii")
-    return int(fill_value)
-
-
-def _json_value(value: _AttributeValue) -> Any:
-    """An attribute as a JSON value: text as str, one number as a number, several as a list.
-
-    Text that is not UTF-8 is decoded as Latin-1 (every byte one character), so no byte is lost;
-    trailing NUL bytes, which some writers add to terminate the text, are dropped.
-    """
-    if isinstance(value, bytes):
-        text = value.rstrip(b"\x00")
-        try:
-            return text.decode("utf-8")
-        except UnicodeDecodeError:
-            return text.decode("latin-1")
-    if len(value) == 1:
-        return value[0].item()
-    return value.tolist()

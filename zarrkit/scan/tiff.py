@@ -49,6 +49,7 @@ from numcodecs.abc import Codec as Numcodec
 
 from zarrkit.errors import MetadataError, UnsupportedFeature, ZarrkitError
 from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.scan.attributes import json_attribute
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.scan.source import ScanSource
 from zarrkit.storage.optional import import_optional
@@ -367,32 +368,12 @@ def _page_attributes(page: Any) -> dict[str, Any]:
     if page.description:
         attributes["description"] = page.description
     if page.is_geotiff:
-        attributes["geotiff"] = {key: _json_value(value) for key, value in page.geotiff_tags.items()}
+        attributes["geotiff"] = {key: json_attribute(value) for key, value in page.geotiff_tags.items()}
     return attributes
 
 
 def _enum_name(value: Any) -> str:
     return value.name if isinstance(value, enum.Enum) else str(value)
-
-
-def _json_value(value: Any) -> Any:
-    """``value`` (a tag value as tifffile decodes it) as JSON: enums as their numbers, arrays as lists,
-    and non-finite floats as strings (attributes are strict JSON)."""
-    if isinstance(value, enum.Enum):
-        return _json_value(value.value)
-    if isinstance(value, np.ndarray):
-        return [_json_value(item) for item in value.tolist()]
-    if isinstance(value, np.generic):
-        return _json_value(value.item())
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 def _add_segments(
