@@ -34,7 +34,7 @@ test: $(BIN)/python servers
 
 # The peers the benchmarks measure against and the servers of the remote and reference-set cases are
 # those of the tests. `make bench` runs the local cases; see `python -m benchmarks --help` for
-# --remote and --refs, and `python -m benchmarks.transport`.
+# --remote, --refs and --scan, and `python -m benchmarks.transport`.
 bench: $(BIN)/python servers
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m benchmarks

@@ -32,6 +32,7 @@ from benchmarks.references import run_references
 from benchmarks.remote_arrays import FULL_ROUNDS as REMOTE_FULL_ROUNDS
 from benchmarks.remote_arrays import QUICK_ROUNDS as REMOTE_QUICK_ROUNDS
 from benchmarks.remote_arrays import REMOTE_CASES, REMOTE_CASES_BY_NAME, run_remote
+from benchmarks.scanning import run_scanning
 from benchmarks.timing import MIB, format_spread_table, format_table
 
 PROFILE_DEFAULT_CASE = "chunks-16kib"
@@ -71,6 +72,13 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run the reference-set benchmarks instead: a NetCDF4 file read through kerchunk's references "
         "(locally and on SeaweedFS), and opening a million references",
     )
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="run the scanning benchmarks instead: an HDF5 file of 100,000 chunks and a NetCDF3 file of 80,000 "
+        "records scanned by zarrkit and kerchunk (locally, over HTTP and on SeaweedFS), and 1,000 NetCDF4 files "
+        "combined",
+    )
     parser.add_argument("--dir", help="parent directory of the temporary data directory (default: the system's, /tmp)")
     parser.add_argument(
         "--profile",
@@ -91,6 +99,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         )
     if arguments.refs and (arguments.remote or arguments.only or arguments.profile):
         parser.error("--refs runs on its own; it takes --quick, --repeat and --dir")
+    if arguments.scan and (arguments.refs or arguments.remote or arguments.only or arguments.profile):
+        parser.error("--scan runs on its own; it takes --quick, --repeat and --dir")
     if arguments.remote and arguments.profile:
         parser.error("--profile covers the local cases only")
     return arguments
@@ -211,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     if arguments.refs:
         return run_references(arguments)
+    if arguments.scan:
+        return run_scanning(arguments)
     if arguments.remote:
         return run_remote(arguments)
     side = QUICK_SIDE if arguments.quick else FULL_SIDE

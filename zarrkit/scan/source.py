@@ -22,7 +22,7 @@ from zarrkit.runtime import sync
 DEFAULT_BLOCK_SIZE = 1 << 20
 """Bytes fetched per cache block."""
 
-DEFAULT_CACHE_BLOCKS = 64
+DEFAULT_CACHE_BLOCKS = 8
 """Blocks kept in the cache (the least recently used one goes first)."""
 
 
