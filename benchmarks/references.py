@@ -49,7 +49,6 @@ import pyarrow.parquet  # noqa: F401 - both parquet readers import it on first u
 import zarr
 import zarr.storage
 from fsspec.implementations.reference import LazyReferenceMapper, ReferenceFileSystem
-from kerchunk.hdf import SingleHdf5ToZarr
 
 import zarrkit
 from benchmarks.servers import S3Server, seaweedfs
@@ -64,6 +63,7 @@ from benchmarks.timing import (
     round_order,
     time_rounds,
 )
+from tests.helpers import kerchunk_hdf5
 
 FULL_TIME_STEPS = 200
 """Case A's time steps: 200 x 8 x 8 = 12,800 chunks, 400 MiB uncompressed."""
@@ -134,7 +134,7 @@ def write_netcdf(path: Path, time_steps: int, seed: int = 0) -> np.ndarray:
 
 def scan_netcdf(path: Path) -> dict[str, Any]:
     """kerchunk's reference set of the file (nothing inlined: every chunk is a byte range)."""
-    return SingleHdf5ToZarr(str(path), inline_threshold=0).translate()
+    return kerchunk_hdf5(str(path), inline_threshold=0)
 
 
 def with_target_url(references: Mapping[str, Any], url: str) -> dict[str, Any]:

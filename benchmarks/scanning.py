@@ -58,7 +58,6 @@ import h5py
 import netCDF4
 import numpy as np
 from kerchunk.combine import MultiZarrToZarr
-from kerchunk.hdf import SingleHdf5ToZarr
 from kerchunk.netCDF3 import NetCDF3ToZarr
 
 import zarrkit
@@ -67,6 +66,7 @@ import zarrkit.scan.netcdf3  # noqa: F401 - likewise
 from benchmarks.references import s3_options, upload
 from benchmarks.servers import seaweedfs
 from benchmarks.timing import MIB, WrongData, round_order
+from tests.helpers import kerchunk_hdf5
 from tests.servers.http import LoggedRequest, NginxServer, run_nginx
 from zarrkit.scan import scan_with_cost
 
@@ -206,7 +206,7 @@ def prepare_combine_inputs(directory: Path, count: int) -> Path:
         zarrkit.save_refs(
             zarrkit.scan(path, inline_threshold=COMBINE_INLINE_THRESHOLD), inputs / "zarrkit" / f"{number:05d}.json"
         )
-        kerchunk_set = SingleHdf5ToZarr(str(path), inline_threshold=COMBINE_INLINE_THRESHOLD).translate()
+        kerchunk_set = kerchunk_hdf5(str(path), inline_threshold=COMBINE_INLINE_THRESHOLD)
         (inputs / "kerchunk" / f"{number:05d}.json").write_text(json.dumps(kerchunk_set))
     return inputs
 
@@ -288,7 +288,7 @@ def scan_in_this_process(library: str, path: str) -> dict[str, float]:
         if library == "zarrkit":
             references: Any = zarrkit.scan(path)
         elif is_hdf5:
-            references = SingleHdf5ToZarr(path, inline_threshold=0).translate()["refs"]
+            references = kerchunk_hdf5(path, inline_threshold=0)["refs"]
         else:
             references = NetCDF3ToZarr(path, inline_threshold=0).translate()["refs"]
     outcome["chunks"] = chunk_count(references)
@@ -430,7 +430,7 @@ def _scan_remotely(
         references, cost = scan_with_cost(url, storage_options=zarrkit_options)
         return list(references), cost
     if url.endswith(".h5"):
-        refs = SingleHdf5ToZarr(url, storage_options=fsspec_options, inline_threshold=0).translate()["refs"]
+        refs = kerchunk_hdf5(url, storage_options=fsspec_options, inline_threshold=0)["refs"]
     else:
         refs = NetCDF3ToZarr(url, storage_options=fsspec_options, inline_threshold=0).translate()["refs"]
     return list(refs), None

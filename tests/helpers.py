@@ -38,3 +38,15 @@ class RecordingStore(Store):
     def requests(self) -> list[ReadRequest]:
         """Every request made so far, flattened."""
         return [request for call in self.read_calls for request in call]
+
+
+def kerchunk_hdf5(path: str, **options: object) -> dict:
+    """kerchunk's scan of an HDF5/NetCDF4 file (``SingleHdf5ToZarr(path, **options).translate()``),
+    with the garbage collector paused: kerchunk holds h5py's lock while it waits for zarr-python's
+    I/O thread, and a collection there that frees an h5py object deadlocks the process."""
+    from kerchunk.hdf import SingleHdf5ToZarr
+
+    from zarrkit.runtime import collector_paused
+
+    with collector_paused():
+        return SingleHdf5ToZarr(path, **options).translate()

@@ -9,9 +9,11 @@ the GIL. Both are created on first use and again in a forked child.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -101,3 +103,33 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
 async def run_in_pool(function: Callable[..., T], *args: Any) -> T:
     """Run a blocking ``function(*args)`` in the codec pool without blocking the running loop."""
     return await asyncio.get_running_loop().run_in_executor(codec_pool(), function, *args)
+
+
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_enabled = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's garbage collector from running inside the block.
+
+    For code that holds a library's global lock while it waits for an I/O thread: h5py holds its
+    lock while it reads through a file object that waits for zarrkit's I/O loop (and kerchunk
+    holds it while zarr-python waits for its own loop). A collection on that thread that frees an
+    h5py object needs the same lock and would wait forever. Pauses nest across threads: the
+    collector runs again when the last block ends.
+    """
+    global _collector_pauses, _collector_was_enabled
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()

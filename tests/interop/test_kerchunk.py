@@ -34,10 +34,10 @@ import zarr
 import zarr.storage
 from fsspec.implementations.reference import LazyReferenceMapper, ReferenceFileSystem
 from kerchunk.combine import MultiZarrToZarr
-from kerchunk.hdf import SingleHdf5ToZarr
 from kerchunk.netCDF3 import NetCDF3ToZarr
 
 import zarrkit
+from tests.helpers import kerchunk_hdf5
 
 INLINE_THRESHOLD = 64
 """Bytes under which kerchunk inlines a chunk: here the scalar, the station ids and codes, the compact
@@ -179,7 +179,7 @@ def netcdf4_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def netcdf4_scan(netcdf4_file: Path) -> dict[str, Any]:
     """kerchunk's reference dict of the NetCDF4 file."""
-    return SingleHdf5ToZarr(str(netcdf4_file), inline_threshold=INLINE_THRESHOLD).translate()
+    return kerchunk_hdf5(str(netcdf4_file), inline_threshold=INLINE_THRESHOLD)
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_zarrkit_reads_kerchunk_multi_file_combine(tmp_path: Path) -> None:
         write_netcdf4(tmp_path / f"part{index}.nc", first_time=index * TIME_STEPS, seed=index, time_chunk=2)
         for index in range(3)
     ]
-    scans = [SingleHdf5ToZarr(str(path), inline_threshold=0).translate() for path in paths]
+    scans = [kerchunk_hdf5(str(path), inline_threshold=0) for path in paths]
     combined = MultiZarrToZarr(
         scans,
         concat_dims=["time"],

@@ -18,9 +18,9 @@ import netCDF4
 import numpy as np
 import pytest
 from kerchunk.combine import MultiZarrToZarr
-from kerchunk.hdf import SingleHdf5ToZarr
 
 import zarrkit
+from tests.helpers import kerchunk_hdf5
 from zarrkit.errors import ReferenceError, UnsupportedFeature
 from zarrkit.refs import Reference, ReferenceSet
 from zarrkit.refs.parquet_format import ParquetReferences
@@ -78,7 +78,7 @@ def write_netcdf(
 
 def scan(path: Path) -> dict:
     """The kerchunk reference dict of a NetCDF4 file, every chunk a byte range of the file."""
-    return SingleHdf5ToZarr(str(path), inline_threshold=0).translate()
+    return kerchunk_hdf5(str(path), inline_threshold=0)
 
 
 def raw(path: Path, name: str) -> np.ndarray:

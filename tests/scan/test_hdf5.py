@@ -16,10 +16,10 @@ import imagecodecs.numcodecs
 import netCDF4
 import numpy as np
 import pytest
-from kerchunk.hdf import SingleHdf5ToZarr
 from xarray.backends.zarr import FillValueCoder
 
 import zarrkit
+from tests.helpers import kerchunk_hdf5
 from zarrkit.errors import MetadataError, NodeNotFound, UnsupportedFeature
 from zarrkit.refs.model import Reference, ReferenceSet
 from zarrkit.scan.hdf5 import is_hdf5, scan_hdf5
@@ -618,7 +618,7 @@ def test_references_match_kerchunk(filters_path: Path) -> None:
     ours = scan(filters_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = SingleHdf5ToZarr(str(filters_path), inline_threshold=0).translate()["refs"]
+        theirs = kerchunk_hdf5(str(filters_path), inline_threshold=0)["refs"]
     compared = 0
     for key, entry in theirs.items():
         if key.endswith(".zarray"):

@@ -36,12 +36,8 @@ How the file's features become Zarr:
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
-import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +48,7 @@ from zarrkit.codecs.pipeline import chunk_spec, pipeline_for
 from zarrkit.errors import MetadataError, UnsupportedFeature
 from zarrkit.metadata import ArrayMetadata
 from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.runtime import collector_paused
 from zarrkit.scan.attributes import json_attribute, xarray_fill_value
 from zarrkit.scan.hdf5_filters import codec_configs, dataset_filters
 from zarrkit.scan.output import ReferenceBuilder
@@ -129,7 +126,7 @@ def scan_hdf5(
             raise MetadataError(f"scan_hdf5: {name} must be an integer >= 0, got {value!r}")
     h5py = import_optional("h5py", needed_for="scanning HDF5 and netCDF4 files", extra="hdf5")
     builder = ReferenceBuilder(zarr_format=zarr_format)
-    with _collector_paused():
+    with collector_paused():
         try:
             file = h5py.File(source, "r")
         except OSError as error:
@@ -142,34 +139,6 @@ def scan_hdf5(
                 # h5py reports corrupt object headers and B-trees as OSError, and some as KeyError.
                 raise MetadataError(f"{source.url!r}: cannot read the HDF5 structure: {error}") from error
     return builder.references
-
-
-_collector_lock = threading.Lock()
-_collector_pauses = 0
-_collector_was_enabled = False
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep Python's garbage collector from running while h5py reads through the source.
-
-    h5py holds its global lock while it calls the source, and the source waits for zarrkit's I/O
-    thread; a collection on that thread that frees an h5py object needs the same lock and would
-    wait forever. Pauses nest across threads: the collector runs again when the last scan ends.
-    """
-    global _collector_pauses, _collector_was_enabled
-    with _collector_lock:
-        if _collector_pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _collector_pauses += 1
-    try:
-        yield
-    finally:
-        with _collector_lock:
-            _collector_pauses -= 1
-            if _collector_pauses == 0 and _collector_was_enabled:
-                gc.enable()
 
 
 @dataclass(frozen=True)
