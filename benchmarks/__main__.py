@@ -33,7 +33,7 @@ from benchmarks.remote_arrays import FULL_ROUNDS as REMOTE_FULL_ROUNDS
 from benchmarks.remote_arrays import QUICK_ROUNDS as REMOTE_QUICK_ROUNDS
 from benchmarks.remote_arrays import REMOTE_CASES, REMOTE_CASES_BY_NAME, run_remote
 from benchmarks.scanning import run_scanning
-from benchmarks.timing import MIB, format_spread_table, format_table
+from benchmarks.timing import MIB, format_spread_table, format_table, load_average
 
 PROFILE_DEFAULT_CASE = "chunks-16kib"
 PROFILE_LIMIT = 25
@@ -115,7 +115,7 @@ def _header(libraries: Sequence[Library], side: int, repeat: int, directory: str
             f"# zarrkit benchmarks: {versions}",
             "",
             f"- machine: Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores, "
-            f"{platform.system()} {platform.machine()}; load average at the end {_load_average()} "
+            f"{platform.system()} {platform.machine()}; load average at the end {load_average()} "
             "(other processes skew the numbers)",
             f"- array: {side} x {side} float32 ({side * side * 4 / MIB:.0f} MiB), Zarr v3, bytes (little endian) "
             "+ zstd level 1 without checksum; sharded: index at the end, bytes + crc32c",
@@ -132,13 +132,6 @@ def _header(libraries: Sequence[Library], side: int, repeat: int, directory: str
             "the timed region",
         ]
     )
-
-
-def _load_average() -> str:
-    try:
-        return ", ".join(f"{load:.1f}" for load in os.getloadavg())
-    except OSError:  # the platform does not report it
-        return "unknown"
 
 
 def _stored_sizes(results: Sequence[tuple[str, CaseResult]]) -> str:

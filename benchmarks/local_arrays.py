@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from benchmarks.libraries import Layout, Library
-from benchmarks.timing import Measurement, data_check, no_check, time_rounds
+from benchmarks.timing import Measurement, data_check, no_check, print_progress, time_rounds
 
 FULL_SIDE = 8192
 """The side of the full benchmark's square array: 8192 x 8192 float32 is 256 MiB."""
@@ -166,7 +165,7 @@ def run_case(
     others still run. The copies are deleted once the case is measured. ``around_timed`` wraps every
     timed call (for a profiler); ``progress`` receives a line per round (default: printed to stderr).
     """
-    progress = progress or _print_progress
+    progress = progress or print_progress
     paths = {library.name: os.path.join(directory, f"{case.name}-{library.name}.zarr") for library in libraries}
     steps = {library.name: _steps(library, case, data, paths[library.name]) for library in libraries}
     operations = [step.operation for step in steps[libraries[0].name]] if libraries else []
@@ -190,7 +189,3 @@ def run_case(
     for path in paths.values():
         _fresh_directory(path)
     return CaseResult(measurements, stored)
-
-
-def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

@@ -27,7 +27,6 @@ prints that process's measurements as JSON.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
 import platform
@@ -60,8 +59,11 @@ from benchmarks.timing import (
     data_check,
     format_spread_table,
     format_table,
+    load_average,
+    print_progress,
     round_order,
     time_rounds,
+    versions,
 )
 from tests.helpers import kerchunk_hdf5
 
@@ -91,17 +93,6 @@ RECORD_SIZE = 100_000
 
 LIBRARY_NAMES = ("zarrkit", "zarr-python+fsspec", "netCDF4")
 VARIABLE = "temperature"
-
-
-def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _versions(distributions: Sequence[str]) -> str:
-    return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in distributions)
-
-
-# -- case A: the NetCDF4 file and its reference set -----------------------------------------------
 
 
 def write_netcdf(path: Path, time_steps: int, seed: int = 0) -> np.ndarray:
@@ -206,7 +197,7 @@ def measure_reads(
         reader.name: Step(reader.open, reader.read, data_check(expected, f"{reader.name} read of {label}"))
         for reader in readers
     }
-    return time_rounds(label, "read", expected.nbytes, steps, readers, repeat, {}, progress=_print_progress)
+    return time_rounds(label, "read", expected.nbytes, steps, readers, repeat, {}, progress=print_progress)
 
 
 def s3_options(server: S3Server) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -242,7 +233,7 @@ def upload(server: S3Server, path: Path, key: str) -> str:
 def run_case_a(directory: Path, time_steps: int, repeat: int, s3_repeat: int) -> tuple[list[Measurement], str]:
     """Case A locally, then on S3; the measurements and a line describing the file."""
     netcdf_path = directory / "case-a.nc"
-    _print_progress(f"case A: writing {netcdf_path.name} ({time_steps} time steps) and scanning it with kerchunk")
+    print_progress(f"case A: writing {netcdf_path.name} ({time_steps} time steps) and scanning it with kerchunk")
     expected = write_netcdf(netcdf_path, time_steps)
     scanned = scan_netcdf(netcdf_path)
     local_references = write_json(scanned, directory / "case-a.json")
@@ -261,7 +252,7 @@ def run_case_a(directory: Path, time_steps: int, repeat: int, s3_repeat: int) ->
 
     (directory / "seaweedfs").mkdir()
     with seaweedfs(directory / "seaweedfs") as server:
-        _print_progress("case A: uploading the file to SeaweedFS")
+        print_progress("case A: uploading the file to SeaweedFS")
         url = upload(server, netcdf_path, "references-benchmark/case-a.nc")
         s3_references = write_json(with_target_url(scanned, url), directory / "case-a-s3.json")
         zarrkit_options, s3fs_options = s3_options(server)
@@ -368,7 +359,7 @@ def _run_worker(library: str, path: Path, side: int) -> dict[str, float]:
 
 def run_case_b(directory: Path, side: int, repeat: int) -> tuple[list[OpenResult], str]:
     """Case B: write the reference sets, then run the workers in interleaved rounds."""
-    _print_progress(f"case B: writing {side * side:,} references as JSON and parquet")
+    print_progress(f"case B: writing {side * side:,} references as JSON and parquet")
     paths = dict(zip(("JSON", "parquet"), write_large_reference_set(directory, side), strict=True))
     runs = [(library, layout) for layout in paths for library in ("zarrkit", "fsspec")]
     outcomes: dict[tuple[str, str], list[dict[str, float]]] = {run: [] for run in runs}
@@ -381,10 +372,10 @@ def run_case_b(directory: Path, side: int, repeat: int) -> tuple[list[OpenResult
                 outcome = _run_worker(library, paths[layout], side)
             except (RuntimeError, ValueError) as error:
                 problems[(library, layout)] = str(error)
-                _print_progress(f"case B | {layout} | {library} | round {round_index + 1}: FAILED ({error})")
+                print_progress(f"case B | {layout} | {library} | round {round_index + 1}: FAILED ({error})")
                 continue
             outcomes[(library, layout)].append(outcome)
-            _print_progress(
+            print_progress(
                 f"case B | {layout} | {library} | round {round_index + 1}/{repeat}: open {outcome['open']:.3f} s, "
                 f"read {outcome['read'] * 1000:.1f} ms, memory +{outcome['memory'] / MIB:.0f} MiB"
             )
@@ -446,21 +437,14 @@ def format_open_table(results: Sequence[OpenResult]) -> str:
 # -- the report ------------------------------------------------------------------------------------
 
 
-def _load_average() -> str:
-    try:
-        return ", ".join(f"{load:.1f}" for load in os.getloadavg())
-    except OSError:  # the platform does not report it
-        return "unknown"
-
-
 def _header(case_a: str, case_b: str, repeat: int, s3_repeat: int) -> str:
-    versions = _versions(("zarrkit", "zarr", "fsspec", "s3fs", "kerchunk", "netCDF4", "pyarrow", "pandas"))
+    installed = versions(("zarrkit", "zarr", "fsspec", "s3fs", "kerchunk", "netCDF4", "pyarrow", "pandas"))
     return "\n".join(
         [
-            f"# zarrkit reference-set benchmarks: {versions}",
+            f"# zarrkit reference-set benchmarks: {installed}",
             "",
             f"- machine: Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores, "
-            f"{platform.system()} {platform.machine()}; load average at the end {_load_average()} "
+            f"{platform.system()} {platform.machine()}; load average at the end {load_average()} "
             "(other processes skew the numbers)",
             f"- case A: {case_a}; read whole by each library, the file in the page cache; S3 is SeaweedFS on "
             "loopback; zarr-python reads through fsspec's ReferenceFileSystem in its FsspecStore",

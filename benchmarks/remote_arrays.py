@@ -15,7 +15,6 @@ import argparse
 import importlib.metadata
 import os
 import platform
-import sys
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
@@ -43,6 +42,7 @@ from benchmarks.timing import (
     format_spread_table,
     format_table,
     no_check,
+    print_progress,
     time_rounds,
 )
 
@@ -218,10 +218,6 @@ def remote_libraries() -> list[RemoteLibrary]:
 
 
 
-def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def _s3_measurements(
     case: RemoteCase, side: int, data: np.ndarray, server: S3Server, libraries: Sequence[RemoteLibrary], repeat: int
 ) -> list[Measurement]:
@@ -254,7 +250,7 @@ def _s3_measurements(
         libraries,
         repeat,
         problems,
-        progress=_print_progress,
+        progress=print_progress,
     )
     measurements += time_rounds(
         label,
@@ -264,7 +260,7 @@ def _s3_measurements(
         libraries,
         repeat,
         problems,
-        progress=_print_progress,
+        progress=print_progress,
     )
     return measurements
 
@@ -293,7 +289,7 @@ def _http_measurements(
         )
         for library in libraries
     }
-    return time_rounds(label, "read", data.nbytes, steps, libraries, repeat, {}, progress=_print_progress)
+    return time_rounds(label, "read", data.nbytes, steps, libraries, repeat, {}, progress=print_progress)
 
 
 def _within_two_times_table(

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import os
 import platform
@@ -65,7 +64,7 @@ import zarrkit.scan.hdf5  # noqa: F401 - zarrkit.scan imports its scanners on fi
 import zarrkit.scan.netcdf3  # noqa: F401 - likewise
 from benchmarks.references import s3_options, upload
 from benchmarks.servers import seaweedfs
-from benchmarks.timing import MIB, WrongData, round_order
+from benchmarks.timing import MIB, WrongData, load_average, print_progress, round_order, versions
 from tests.helpers import kerchunk_hdf5
 from tests.servers.http import LoggedRequest, NginxServer, run_nginx
 from zarrkit.scan import scan_with_cost
@@ -107,17 +106,6 @@ TIME_TARGET = 2.0
 """The issue's target: kerchunk needs at least this many times zarrkit's time, and never less memory."""
 
 _METADATA_NAMES = frozenset({".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"})
-
-
-def _print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _versions(distributions: Sequence[str]) -> str:
-    return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in distributions)
-
-
-# -- the files -------------------------------------------------------------------------------------
 
 
 def write_hdf5(path: Path, rows: int, seed: int = 0) -> int:
@@ -358,11 +346,11 @@ def run_local_case(
                     raise WrongData(f"{outcome['chunks']:,.0f} chunk references, expected {chunks:,}")
             except (RuntimeError, ValueError, WrongData) as error:
                 result.problem = f"{type(error).__name__}: {error}"
-                _print_progress(f"{case} | {library} | round {round_index + 1}: FAILED ({error})")
+                print_progress(f"{case} | {library} | round {round_index + 1}: FAILED ({error})")
                 continue
             result.seconds.append(outcome["seconds"])
             result.memory_bytes.append(int(outcome["memory"]))
-            _print_progress(
+            print_progress(
                 f"{case} | {library} | round {round_index + 1}/{repeat}: {outcome['seconds']:.3f} s, "
                 f"memory +{outcome['memory'] / MIB:.0f} MiB"
             )
@@ -447,7 +435,7 @@ def run_remote_scans(directory: Path, files: dict[str, tuple[Path, int]], repeat
         zarrkit_s3_options, s3fs_options = s3_options(s3_server)
         for label, (path, chunks) in files.items():
             shutil.copyfile(path, root / path.name)
-            _print_progress(f"remote | uploading {path.name} to SeaweedFS")
+            print_progress(f"remote | uploading {path.name} to SeaweedFS")
             locations = {
                 "HTTP (nginx)": (f"{http_server.url}/{path.name}", None, {}),
                 "S3 (SeaweedFS)": (upload(s3_server, path, f"scanning/{path.name}"), zarrkit_s3_options, s3fs_options),
@@ -459,7 +447,7 @@ def run_remote_scans(directory: Path, files: dict[str, tuple[Path, int]], repeat
                         result = by_library[library]
                         if result.problem is None:
                             _remote_round(result, url, zarrkit_options, fsspec_options, chunks, http_server, path)
-                            _print_progress(
+                            print_progress(
                                 f"remote | {label} | {server} | {library} | round {round_index + 1}/{repeat}: {_remote_line(result)}"
                             )
                 results += by_library.values()
@@ -590,21 +578,14 @@ def _reported_costs(results: Sequence[RemoteResult]) -> str:
     return "\n".join(lines)
 
 
-def _load_average() -> str:
-    try:
-        return ", ".join(f"{load:.1f}" for load in os.getloadavg())
-    except OSError:  # the platform does not report it
-        return "unknown"
-
-
 def _header(descriptions: Sequence[str], repeat: int, remote_repeat: int) -> str:
-    versions = _versions(("zarrkit", "kerchunk", "h5py", "netCDF4", "fsspec", "s3fs", "zarr"))
+    installed = versions(("zarrkit", "kerchunk", "h5py", "netCDF4", "fsspec", "s3fs", "zarr"))
     return "\n".join(
         [
-            f"# zarrkit scanning benchmarks: {versions}",
+            f"# zarrkit scanning benchmarks: {installed}",
             "",
             f"- machine: Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores, "
-            f"{platform.system()} {platform.machine()}; load average at the end {_load_average()} "
+            f"{platform.system()} {platform.machine()}; load average at the end {load_average()} "
             "(other processes skew the numbers)",
             *(f"- {description}" for description in descriptions),
             f"- local runs: each a fresh process that imports everything first; {repeat} interleaved round(s), "
@@ -642,7 +623,7 @@ def run_scanning(arguments: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="zarrkit-scan-bench-", dir=arguments.dir) as temporary:
         directory = Path(temporary)
         hdf5_path, netcdf3_path = directory / "chunks.h5", directory / "records.nc"
-        _print_progress(f"writing {hdf5_path.name}, {netcdf3_path.name} and {file_count:,} small NetCDF4 files")
+        print_progress(f"writing {hdf5_path.name}, {netcdf3_path.name} and {file_count:,} small NetCDF4 files")
         hdf5_chunks = write_hdf5(hdf5_path, rows)
         netcdf3_chunks = write_netcdf3(netcdf3_path, records)
         inputs = prepare_combine_inputs(directory, file_count)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import importlib.metadata
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -262,3 +265,22 @@ def format_spread_table(measurements: Sequence[Measurement], libraries: Sequence
         cells += [_round_ratio_range_cell(ours, by_key.get((case, operation, peer))) for peer in peers]
         table_rows.append(cells)
     return _markdown(header, table_rows)
+
+
+def print_progress(line: str) -> None:
+    """Report one finished measurement on stderr, where it does not mix with the tables."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, for the header of a report ("unknown" where the
+    platform does not report them)."""
+    try:
+        return ", ".join(f"{load:.1f}" for load in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def versions(distributions: Sequence[str]) -> str:
+    """``"name version, ..."`` of the installed ``distributions``."""
+    return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in distributions)
