@@ -11,6 +11,7 @@ from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.chain import CodecPipeline
 from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.fill import FillMatcher
+from zarrkit.codecs.grib import GribCodec, GribMessageCodec, register_grib_codecs
 from zarrkit.codecs.gzip import GzipCodec
 from zarrkit.codecs.numcodecs_codec import NUMCODECS_CLASSES, as_codec
 from zarrkit.codecs.pipeline import DefaultCodecs, chunk_spec, default_codecs, pipeline_for
@@ -35,6 +36,8 @@ for _codec_class in (
 ):
     register_codec(_codec_class)
 del _codec_class
+# The GRIB codecs need gribberish only to decode, so registering them costs nothing without it.
+register_grib_codecs()
 
 __all__ = [
     "ArrayArrayCodec",
@@ -48,6 +51,8 @@ __all__ = [
     "Crc32cCodec",
     "DefaultCodecs",
     "FillMatcher",
+    "GribCodec",
+    "GribMessageCodec",
     "GzipCodec",
     "ShardIndex",
     "ShardingCodec",
