@@ -284,3 +284,12 @@ def load_average() -> str:
 def versions(distributions: Sequence[str]) -> str:
     """``"name version, ..."`` of the installed ``distributions``."""
     return ", ".join(f"{name} {importlib.metadata.version(name)}" for name in distributions)
+
+
+def report_failures(problems: Sequence[str]) -> int:
+    """Print ``problems`` under a heading, if any; returns the exit status of the run (1 if any)."""
+    if problems:
+        print()
+        print("Failures:")
+        print("\n".join(problems))
+    return 1 if problems else 0
