@@ -33,7 +33,7 @@ from benchmarks.remote_arrays import FULL_ROUNDS as REMOTE_FULL_ROUNDS
 from benchmarks.remote_arrays import QUICK_ROUNDS as REMOTE_QUICK_ROUNDS
 from benchmarks.remote_arrays import REMOTE_CASES, REMOTE_CASES_BY_NAME, run_remote
 from benchmarks.scanning import run_scanning
-from benchmarks.timing import MIB, format_spread_table, format_table, load_average
+from benchmarks.timing import MIB, format_spread_table, format_table, load_average, report_failures
 
 PROFILE_DEFAULT_CASE = "chunks-16kib"
 PROFILE_LIMIT = 25
@@ -175,11 +175,7 @@ def run_benchmarks(arguments: argparse.Namespace, data: np.ndarray, directory: s
         print()
     print(_stored_sizes(results))
     problems = _problems(results)
-    if problems:
-        print()
-        print("Failures:")
-        print("\n".join(problems))
-    return 1 if problems else 0
+    return report_failures(problems)
 
 
 def run_profile(arguments: argparse.Namespace, data: np.ndarray, directory: str) -> int:
@@ -203,10 +199,7 @@ def run_profile(arguments: argparse.Namespace, data: np.ndarray, directory: str)
     print()
     print(profiler.report(PROFILE_LIMIT))
     problems = _problems([(case.label, result)])
-    if problems:
-        print("Failures:")
-        print("\n".join(problems))
-    return 1 if problems else 0
+    return report_failures(problems)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

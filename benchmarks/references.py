@@ -61,6 +61,7 @@ from benchmarks.timing import (
     format_table,
     load_average,
     print_progress,
+    report_failures,
     round_order,
     time_rounds,
     versions,
@@ -484,11 +485,7 @@ def run_references(arguments: argparse.Namespace) -> int:
     print(format_open_table(open_results))
     problems = [f"- case A | {m.case} | {m.library}: {m.problem}" for m in measurements if m.problem]
     problems += [f"- case B | {r.layout} | {r.library}: {r.problem}" for r in open_results if r.problem]
-    if problems:
-        print()
-        print("Failures:")
-        print("\n".join(problems))
-    return 1 if problems else 0
+    return report_failures(problems)
 
 
 def _worker_main(argv: Sequence[str]) -> int:

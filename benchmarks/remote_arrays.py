@@ -43,6 +43,7 @@ from benchmarks.timing import (
     format_table,
     no_check,
     print_progress,
+    report_failures,
     time_rounds,
 )
 
@@ -380,8 +381,4 @@ def run_remote(arguments: argparse.Namespace) -> int:
     print()
     print(_within_two_times_table(measurements, cases, side_of))
     problems = [f"- {m.case} | {m.operation} | {m.library}: {m.problem}" for m in measurements if m.problem]
-    if problems:
-        print()
-        print("Failures:")
-        print("\n".join(problems))
-    return 1 if problems else 0
+    return report_failures(problems)

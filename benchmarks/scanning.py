@@ -64,7 +64,7 @@ import zarrkit.scan.hdf5  # noqa: F401 - zarrkit.scan imports its scanners on fi
 import zarrkit.scan.netcdf3  # noqa: F401 - likewise
 from benchmarks.references import s3_options, upload
 from benchmarks.servers import seaweedfs
-from benchmarks.timing import MIB, WrongData, load_average, print_progress, round_order, versions
+from benchmarks.timing import MIB, WrongData, load_average, print_progress, report_failures, round_order, versions
 from tests.helpers import kerchunk_hdf5
 from tests.servers.http import LoggedRequest, NginxServer, run_nginx
 from zarrkit.scan import scan_with_cost
@@ -678,11 +678,7 @@ def run_scanning(arguments: argparse.Namespace) -> int:
         print(reported)
     problems += [f"- {r.case} | {r.library}: {r.problem}" for r in local_results if r.problem]
     problems += [f"- remote {r.file} | {r.server} | {r.library}: {r.problem}" for r in remote_results if r.problem]
-    if problems:
-        print()
-        print("Failures:")
-        print("\n".join(problems))
-    return 1 if problems else 0
+    return report_failures(problems)
 
 
 def _worker_main(argv: Sequence[str]) -> int:
