@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,8 +60,10 @@ from benchmarks.timing import (
     format_table,
     load_average,
     print_progress,
+    process_status_bytes,
     report_failures,
     round_order,
+    run_worker,
     time_rounds,
     versions,
 )
@@ -299,21 +300,11 @@ def write_large_reference_set(directory: Path, side: int) -> tuple[Path, Path]:
     return json_path, parquet_path
 
 
-def _peak_resident_bytes() -> int:
-    """This process's peak resident memory (Linux's VmHWM). Not ru_maxrss: Linux carries that over
-    exec from the process that forked, so a worker would start at the benchmark's own peak."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("/proc/self/status has no VmHWM line: the memory measurement needs Linux")
-
-
 def open_and_read_one_chunk(library: str, path: str, side: int) -> dict[str, float]:
     """In this process: open the reference set at ``path`` and its array with ``library``
     (``zarrkit`` or ``fsspec``), read the middle chunk; seconds of each step and the rise of peak
     memory over the peak after the imports. Raises WrongData for a wrong value."""
-    baseline = _peak_resident_bytes()
+    baseline = process_status_bytes("VmHWM")
     start = time.perf_counter()
     if library == "zarrkit":
         array: Any = zarrkit.open_array(zarrkit.ReferenceStore(zarrkit.load_refs(path)), path="data")
@@ -329,7 +320,7 @@ def open_and_read_one_chunk(library: str, path: str, side: int) -> dict[str, flo
     read = time.perf_counter()
     if value != middle * side + middle:
         raise WrongData(f"{library} read {value!r} from chunk {middle}.{middle} of {path}")
-    return {"open": opened - start, "read": read - opened, "memory": _peak_resident_bytes() - baseline}
+    return {"open": opened - start, "read": read - opened, "memory": process_status_bytes("VmHWM") - baseline}
 
 
 @dataclass(frozen=True)
@@ -344,20 +335,6 @@ class OpenResult:
     problem: str | None = None
 
 
-def _run_worker(library: str, path: Path, side: int) -> dict[str, float]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.references", library, str(path), str(side)],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-        check=False,
-    )
-    if completed.returncode != 0:
-        last_line = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"the worker exited with status {completed.returncode}: {last_line}")
-    return json.loads(completed.stdout)
-
-
 def run_case_b(directory: Path, side: int, repeat: int) -> tuple[list[OpenResult], str]:
     """Case B: write the reference sets, then run the workers in interleaved rounds."""
     print_progress(f"case B: writing {side * side:,} references as JSON and parquet")
@@ -370,7 +347,7 @@ def run_case_b(directory: Path, side: int, repeat: int) -> tuple[list[OpenResult
             if (library, layout) in problems:
                 continue
             try:
-                outcome = _run_worker(library, paths[layout], side)
+                outcome = run_worker("benchmarks.references", [library, str(paths[layout]), str(side)])
             except (RuntimeError, ValueError) as error:
                 problems[(library, layout)] = str(error)
                 print_progress(f"case B | {layout} | {library} | round {round_index + 1}: FAILED ({error})")

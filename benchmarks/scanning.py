@@ -43,7 +43,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,7 +63,17 @@ import zarrkit.scan.hdf5  # noqa: F401 - zarrkit.scan imports its scanners on fi
 import zarrkit.scan.netcdf3  # noqa: F401 - likewise
 from benchmarks.references import s3_options, upload
 from benchmarks.servers import seaweedfs
-from benchmarks.timing import MIB, WrongData, load_average, print_progress, report_failures, round_order, versions
+from benchmarks.timing import (
+    MIB,
+    WrongData,
+    load_average,
+    print_progress,
+    process_status_bytes,
+    report_failures,
+    round_order,
+    run_worker,
+    versions,
+)
 from tests.helpers import kerchunk_hdf5
 from tests.servers.http import LoggedRequest, NginxServer, run_nginx
 from zarrkit.scan import scan_with_cost
@@ -244,14 +253,6 @@ def check_zarrkit_combine(inputs: Path, files: Path) -> None:
 # -- the workers -----------------------------------------------------------------------------------
 
 
-def _status_bytes(field_name: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(f"{field_name}:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"/proc/self/status has no {field_name} line: the memory measurement needs Linux")
-
-
 @contextmanager
 def measured() -> Iterator[dict[str, float]]:
     """Measure the block: the returned dict gets ``seconds`` and ``memory``, the rise of peak resident
@@ -260,12 +261,12 @@ def measured() -> Iterator[dict[str, float]]:
     gc.collect()
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
-    baseline = _status_bytes("VmRSS")
+    baseline = process_status_bytes("VmRSS")
     outcome: dict[str, float] = {}
     start = time.perf_counter()
     yield outcome
     outcome["seconds"] = time.perf_counter() - start
-    outcome["memory"] = _status_bytes("VmHWM") - baseline
+    outcome["memory"] = process_status_bytes("VmHWM") - baseline
 
 
 def scan_in_this_process(library: str, path: str) -> dict[str, float]:
@@ -301,20 +302,6 @@ def combine_in_this_process(library: str, directory: str) -> dict[str, float]:
     return outcome
 
 
-def _run_worker(arguments: Sequence[str]) -> dict[str, float]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.scanning", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-        check=False,
-    )
-    if completed.returncode != 0:
-        last_line = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"the worker exited with status {completed.returncode}: {last_line}")
-    return json.loads(completed.stdout)
-
-
 # -- the local cases -------------------------------------------------------------------------------
 
 
@@ -341,7 +328,7 @@ def run_local_case(
             if result.problem is not None:
                 continue
             try:
-                outcome = _run_worker(worker_arguments(library))
+                outcome = run_worker("benchmarks.scanning", worker_arguments(library))
                 if outcome["chunks"] != chunks:
                     raise WrongData(f"{outcome['chunks']:,.0f} chunk references, expected {chunks:,}")
             except (RuntimeError, ValueError, WrongData) as error:

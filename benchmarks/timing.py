@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -293,3 +296,30 @@ def report_failures(problems: Sequence[str]) -> int:
         print("Failures:")
         print("\n".join(problems))
     return 1 if problems else 0
+
+
+def process_status_bytes(field_name: str) -> int:
+    """A memory figure of this process from Linux's /proc/self/status (``VmHWM``: peak resident
+    memory, ``VmRSS``: resident memory now), in bytes. Not ru_maxrss: Linux carries that over exec
+    from the process that forked, so a worker would start at the benchmark's own peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field_name}:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field_name} line: the memory measurement needs Linux")
+
+
+def run_worker(module: str, arguments: Sequence[str]) -> dict[str, float]:
+    """Run ``python -m <module> <arguments>`` in a fresh process from the repository and return the
+    JSON object it prints. Raises RuntimeError with the last line of its stderr when it fails."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    if completed.returncode != 0:
+        last_line = (completed.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"the worker exited with status {completed.returncode}: {last_line}")
+    return json.loads(completed.stdout)
