@@ -57,6 +57,7 @@ class ScanSource(io.RawIOBase):
         if size is None:
             raise StoreError(f"{self.url!r} does not exist")
         self.size = size
+        self._blocking_reader = self._store.blocking_reader()
         self.requests = 1  # the size request
         self.bytes_read = 0
         self._position = 0
@@ -120,7 +121,10 @@ class ScanSource(io.RawIOBase):
             return
         requests = [(self._key, (index * self.block_size, self.block_size)) for index in indexes]
         try:
-            blocks = sync(self._store.get_many(requests))
+            if self._blocking_reader is not None:
+                blocks = self._blocking_reader(requests)  # local files: read in this thread
+            else:
+                blocks = sync(self._store.get_many(requests))
         except ZarrkitError as error:
             raise StoreError(f"reading {self.url!r}: {error}") from error
         # Adjacent blocks travel in one request (object stores merge adjacent ranges).
