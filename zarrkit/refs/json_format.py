@@ -26,6 +26,7 @@ from zarrkit.refs.model import Reference, ReferenceSet
 from zarrkit.refs.spec import (
     VERSION_1_FIELDS,
     MountLoader,
+    compact_json,
     complete_version_1,
     parse_templates,
     parse_value,
@@ -257,7 +258,7 @@ async def save_json(references: ReferenceSet, url: str, *, storage_options: Mapp
 
 def _encode(references: ReferenceSet, url: str) -> bytes:
     try:
-        data = json.dumps(to_spec(references), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = compact_json(to_spec(references))
     except UnicodeEncodeError as error:
         raise ReferenceError(f"cannot write {url!r}: a key or value is not valid unicode ({error})") from None
     if url.endswith(".gz"):

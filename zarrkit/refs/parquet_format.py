@@ -44,6 +44,7 @@ from zarrkit.metadata import (
 )
 from zarrkit.refs.model import Entry, References
 from zarrkit.refs.parquet_records import Record, decode_record, encode_record, pyarrow_module
+from zarrkit.refs.spec import compact_json
 from zarrkit.runtime import run_in_pool
 from zarrkit.storage.base import Store
 from zarrkit.storage.url import open_store
@@ -54,13 +55,6 @@ _RECORD_FILE_NAME = re.compile(r"refs\.(\d+)\.parq")
 
 def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _compact_json(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-# -- arrays and their chunk grids -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -210,7 +204,7 @@ class ParquetReferences(References):
         self.url = url
         self.record_size = record_size
         self._store = store
-        self._documents = {key: _compact_json(document) for key, document in metadata.items()}
+        self._documents = {key: compact_json(document) for key, document in metadata.items()}
         self._arrays = _arrays_in(metadata, source=self._location(_LAYOUT_FILE))
         self._cache_records = cache_records
         self._cache: OrderedDict[str, Record | None] = OrderedDict()
@@ -567,4 +561,4 @@ async def remove_layout(store: Store) -> None:
 async def write_layout_document(store: Store, metadata: Mapping[str, Any], record_size: int) -> None:
     """Write ``.zmetadata``: the metadata documents by key, and the record size. Write it after the
     record files, so that a reader never finds the metadata of record files still being written."""
-    await store.set(_LAYOUT_FILE, _compact_json({"metadata": dict(metadata), "record_size": record_size}))
+    await store.set(_LAYOUT_FILE, compact_json({"metadata": dict(metadata), "record_size": record_size}))

@@ -51,6 +51,13 @@ _TEMPLATE_SYNTAX = ("{{", "{%", "{#")
 # -- values ---------------------------------------------------------------------------------------
 
 
+def compact_json(document: object) -> bytes:
+    """``document`` as compact UTF-8 JSON (no spaces, non-ASCII text as it is), as reference files
+    and the parquet layout store JSON. Raises TypeError or ValueError for what JSON cannot hold,
+    UnicodeEncodeError for text that is not valid unicode."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def parse_value(key: str, value: object, where: str) -> Entry:
     """The entry that a reference value of the spec stands for, URL templates not yet rendered.
 
