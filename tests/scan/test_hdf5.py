@@ -302,12 +302,14 @@ def test_every_filter_decodes_as_h5py_reads(filters_path: Path, zarr_format: int
     assert isinstance(refs["fletcher32/0.0" if zarr_format == 2 else "fletcher32/c/0/0"], Reference)
 
 
-def test_imagecodecs_filters_decode_in_v2_and_are_unsupported_in_v3(imagecodecs_filters_path: Path) -> None:
-    refs = scan(imagecodecs_filters_path)
+@pytest.mark.parametrize("zarr_format", FORMATS)
+def test_imagecodecs_filters_decode_in_v2_and_v3(imagecodecs_filters_path: Path, zarr_format: int) -> None:
+    refs = scan(imagecodecs_filters_path, zarr_format=zarr_format)
     for path, values in h5py_datasets(imagecodecs_filters_path).items():
         np.testing.assert_array_equal(read(refs, path), values, err_msg=path)
-    with pytest.raises(UnsupportedFeature, match=r"imagecodecs\.h5: variable '/bitshuffle'.*Zarr v3"):
-        scan(imagecodecs_filters_path, zarr_format=3)
+    if zarr_format == 3:
+        codecs = json.loads(refs["bitshuffle/zarr.json"])["codecs"]
+        assert [codec["name"] for codec in codecs] == ["bytes", "numcodecs.imagecodecs_bitshuffle"]
 
 
 @pytest.mark.parametrize("zarr_format", FORMATS)

@@ -75,11 +75,6 @@ CASES: dict[str, tuple[tuple[int, ...], str, dict[str, Any]]] = {
 }
 
 
-def _fits_v3(keywords: dict[str, Any]) -> bool:
-    """Whether Zarr v3 can name the file's codecs (numcodecs' own ones only)."""
-    return keywords.get("compression") in (None, "zlib", "zstd") and "predictor" not in keywords
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiff")
@@ -128,7 +123,7 @@ def test_each_layout_codec_and_type_reads_as_tifffile_reads_it(files: Path, name
         assert len(inline) == (shape[0] if keywords.get("planarconfig") else 1)
 
 
-@pytest.mark.parametrize("name", sorted(name for name, (_, _, keywords) in CASES.items() if _fits_v3(keywords)))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_zarr_v3_reads_the_same(files: Path, name: str) -> None:
     path = files / f"{name}.tif"
     references = _scan(path, zarr_format=3)
@@ -136,10 +131,17 @@ def test_zarr_v3_reads_the_same(files: Path, name: str) -> None:
     _assert_same_as_tifffile(path, references)
 
 
-@pytest.mark.parametrize("name", ["tiles_lzw", "tiles_zlib_predictor3", "rgb_tiles_jpeg"])
-def test_zarr_v3_refuses_imagecodecs_codecs_by_name(files: Path, name: str) -> None:
-    with pytest.raises(UnsupportedFeature, match=r"page 0: its codecs \(imagecodecs_.*zarr_format=2"):
-        _scan(files / f"{name}.tif", zarr_format=3)
+@pytest.mark.parametrize(
+    ("name", "codec_names"),
+    [
+        ("tiles_lzw", ["numcodecs.imagecodecs_lzw"]),
+        ("tiles_zlib_predictor3", ["numcodecs.imagecodecs_floatpred", "numcodecs.zlib"]),
+        ("rgb_tiles_jpeg", ["numcodecs.imagecodecs_jpeg"]),
+    ],
+)
+def test_zarr_v3_names_imagecodecs_codecs_as_numcodecs_codecs(files: Path, name: str, codec_names: list[str]) -> None:
+    codecs = json.loads(_scan(files / f"{name}.tif", zarr_format=3)["0/zarr.json"])["codecs"]
+    assert [codec["name"] for codec in codecs[1:]] == codec_names
 
 
 def test_array_metadata_describes_the_page(files: Path) -> None:

@@ -8,6 +8,12 @@ that map bytes to bytes (``zlib``, ``lz4``, ``crc32``...), and serializers that 
 ``numcodecs.pickle`` is not registered: numcodecs refuses to decode it (unpickling stored bytes can
 run any code), so an array that names it is refused when it is opened.
 
+The codecs that zarrkit's scanners put into reference sets but numcodecs does not ship (imagecodecs'
+TIFF and HDF5 codecs, zarrkit's own HDF5 codecs) get names the same way (``numcodecs.imagecodecs_lzw``,
+``numcodecs.zarrkit_lzf``...) as bytes->bytes codecs: each decodes the stored bytes of a whole chunk,
+where Zarr v2 puts them as compressor or filter. No Zarr v3 spec or other implementation names them
+yet, so readers other than zarrkit need a codec registered under that name.
+
 :func:`as_codec` accepts zarrkit codecs, numcodecs objects, zarr-python codec objects and metadata
 entries; numcodecs objects with a native v3 counterpart (Zstd, GZip, Blosc, CRC32C, VLenUTF8,
 VLenBytes) become that counterpart, the others are wrapped.
@@ -53,6 +59,17 @@ BYTES_BYTES_IDS = (
     "shuffle",
     "zlib",
     "zstd",
+)
+SCANNED_BYTES_BYTES_IDS = (
+    "imagecodecs_bitshuffle",
+    "imagecodecs_delta",
+    "imagecodecs_floatpred",
+    "imagecodecs_jpeg",
+    "imagecodecs_lz4h5",
+    "imagecodecs_lzw",
+    "imagecodecs_packbits",
+    "zarrkit_bitshuffle",
+    "zarrkit_lzf",
 )
 ARRAY_BYTES_IDS = ("json2", "msgpack2", "pcodec", "vlen-array", "zfpy")
 
@@ -195,7 +212,10 @@ def _numcodecs_class(codec_id: str, base: type[NumcodecsCodec]) -> type[Numcodec
 
 NUMCODECS_CLASSES: dict[str, type[NumcodecsCodec]] = {
     **{codec_id: _numcodecs_class(codec_id, NumcodecsArrayArrayCodec) for codec_id in ARRAY_ARRAY_IDS},
-    **{codec_id: _numcodecs_class(codec_id, NumcodecsBytesBytesCodec) for codec_id in BYTES_BYTES_IDS},
+    **{
+        codec_id: _numcodecs_class(codec_id, NumcodecsBytesBytesCodec)
+        for codec_id in BYTES_BYTES_IDS + SCANNED_BYTES_BYTES_IDS
+    },
     **{codec_id: _numcodecs_class(codec_id, NumcodecsArrayBytesCodec) for codec_id in ARRAY_BYTES_IDS},
 }
 """The wrapper class of each numcodecs id, by id."""

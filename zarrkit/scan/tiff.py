@@ -19,8 +19,8 @@ Codecs: no compression, Deflate (``zlib``), Zstandard (``zstd``), LZW, PackBits 
 three through imagecodecs' numcodecs codecs ``imagecodecs_lzw``, ``imagecodecs_packbits`` and
 ``imagecodecs_jpeg``, which the scan registers with numcodecs), and the horizontal-differencing and
 floating-point predictors (``imagecodecs_delta``, ``imagecodecs_floatpred``). A reader needs those
-registered too (``imagecodecs.numcodecs.register_codecs()``). Zarr v3 has names only for the codecs
-numcodecs ships (``zlib``, ``zstd``), so the others are refused there.
+registered too (``imagecodecs.numcodecs.register_codecs()``). In Zarr v3 they are named as zarrkit
+names numcodecs codecs (``numcodecs.imagecodecs_lzw``...), a name only zarrkit reads so far.
 
 TIFF stores edge tiles full size, as Zarr does, but the last strip of an image holds only the rows
 that are left. Such a short strip is decoded at scan time, padded to a full strip and stored inline,
@@ -250,32 +250,18 @@ def _add_page(builder: ReferenceBuilder, source: ScanSource, name: str, page: An
     else:
         # Without array->array filters of these kinds, v3 runs the predictor on the serialized bytes.
         codec_keywords = {"filters": [], "compressors": [codec for codec in (predictor, compression) if codec]}
-    try:
-        builder.add_array(
-            name,
-            shape=layout.shape,
-            dtype=dtype,
-            chunks=layout.chunks,
-            fill_value=_fill_value(page, dtype),
-            order="C",
-            attributes=_page_attributes(page),
-            dimension_names=layout.dimension_names,
-            **codec_keywords,
-        )
-    except MetadataError as error:
-        if builder.zarr_format == 3 and any(
-            codec.codec_id.startswith("imagecodecs_") for codec in (predictor, compression) if codec
-        ):
-            raise UnsupportedFeature(
-                f"{where}: its codecs ({_describe_codecs(predictor, compression)}) have no Zarr v3 name "
-                "zarrkit knows; scan with zarr_format=2"
-            ) from error
-        raise
+    builder.add_array(
+        name,
+        shape=layout.shape,
+        dtype=dtype,
+        chunks=layout.chunks,
+        fill_value=_fill_value(page, dtype),
+        order="C",
+        attributes=_page_attributes(page),
+        dimension_names=layout.dimension_names,
+        **codec_keywords,
+    )
     _add_segments(builder, source, name, page, layout, dtype, predictor, compression, where)
-
-
-def _describe_codecs(*codecs: Numcodec | None) -> str:
-    return ", ".join(codec.codec_id for codec in codecs if codec is not None)
 
 
 def _page_dtype(page: Any, where: str, byteorder: str) -> np.dtype:
