@@ -7,6 +7,7 @@ separator of their ``dimension_separator`` field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +47,16 @@ class ChunkKeyEncoding:
         if not chunk_coords:
             return self._scalar_key
         return self._prefix + self.separator.join(map(str, chunk_coords))
+
+    def encode_many(self, chunk_coords: Sequence[Sequence[int]], count: int) -> list[str]:
+        """The keys of ``count`` chunks whose coordinates along dimension ``d`` are ``chunk_coords[d]``
+        (one sequence per dimension, as ``numpy.unravel_index`` gives them), in order."""
+        if not chunk_coords:
+            return [self._scalar_key] * count
+        columns = [list(map(str, coordinates)) for coordinates in chunk_coords]
+        if len(columns) == 1:
+            return [self._prefix + name for name in columns[0]]
+        return [self._prefix + self.separator.join(names) for names in zip(*columns)]
 
     def decode(self, key: str, *, ndim: int | None = None) -> tuple[int, ...] | None:
         """The chunk coordinates that ``key`` encodes, or None if it is not a chunk key.

@@ -26,13 +26,12 @@ from zarrkit.refs.model import Reference, ReferenceSet
 from zarrkit.refs.spec import (
     VERSION_1_FIELDS,
     MountLoader,
-    compact_json,
     complete_version_1,
     parse_templates,
     parse_value,
     render_url,
     spec_version,
-    to_spec,
+    to_spec_json,
 )
 from zarrkit.refs.targets import read_target, split_target
 from zarrkit.runtime import run_in_pool
@@ -258,7 +257,7 @@ async def save_json(references: ReferenceSet, url: str, *, storage_options: Mapp
 
 def _encode(references: ReferenceSet, url: str) -> bytes:
     try:
-        data = compact_json(to_spec(references))
+        data = to_spec_json(references)
     except UnicodeEncodeError as error:
         raise ReferenceError(f"cannot write {url!r}: a key or value is not valid unicode ({error})") from None
     if url.endswith(".gz"):

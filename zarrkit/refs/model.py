@@ -2,7 +2,9 @@
 
 A reference set is what the fsspec reference spec describes once its templates and ``gen`` are
 expanded: every key maps either to its value inline (``bytes``) or to a :class:`Reference`, a byte
-range of a target file named by URL. :class:`ReferenceSet` holds one in memory; other sources
+range of a target file named by URL. :class:`ReferenceSet` holds one in memory (the chunks of an
+array that differ only in offset and length can be held as a
+:class:`~zarrkit.refs.chunk_table.ChunkTable`, two columns instead of an object per chunk); other sources
 (parquet record files, reference sets mounted under a prefix) load their entries on demand and
 implement the same small :class:`References` interface, which is all
 :class:`~zarrkit.refs.store.ReferenceStore` needs.
@@ -11,47 +13,13 @@ implement the same small :class:`References` interface, which is all
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping, Sequence, ValuesView
+from itertools import chain
+from types import MappingProxyType
 
 from zarrkit.errors import ReferenceError
-from zarrkit.storage.base import ByteRange
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """Bytes ``offset`` to ``offset + length`` of the file at ``url``; the whole file when ``length``
-    is None (then ``offset`` is 0). A ``url`` of None stands for the default target given when the
-    reference set is opened.
-
-    Raises ReferenceError for a negative or non-integer offset or length, or an offset without a
-    length.
-    """
-
-    url: str | None
-    offset: int = 0
-    length: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.url is not None and not isinstance(self.url, str):
-            raise ReferenceError(f"invalid reference {self!r}: the url must be a string or None")
-        if not _is_count(self.offset) or (self.length is not None and not _is_count(self.length)):
-            raise ReferenceError(
-                f"invalid reference {self!r}: offset and length must be integers >= 0 "
-                f"(got offset {self.offset!r}, length {self.length!r})"
-            )
-        if self.length is None and self.offset != 0:
-            raise ReferenceError(f"invalid reference {self!r}: an offset needs a length")
-
-    @property
-    def byte_range(self) -> ByteRange | None:
-        """The range of the target this reference covers: ``(offset, length)``, or None for the whole file."""
-        return None if self.length is None else (self.offset, self.length)
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
+from zarrkit.refs.chunk_table import ChunkGrid, ChunkTable, locate
+from zarrkit.refs.reference import Reference
 
 Entry = bytes | Reference
 """What a key maps to: its value inline, or a reference to bytes of a target file."""
@@ -90,12 +58,15 @@ def check_mount_prefix(prefix: object) -> str:
 
 
 class ReferenceSet(References, MutableMapping[str, Entry]):
-    """A reference set in memory: a mutable mapping from keys to entries, plus mounts.
+    """A reference set in memory: a mutable mapping from keys to entries, plus chunk tables and mounts.
 
     ``entries`` maps keys to ``bytes`` (inline values; any bytes-like object is copied to bytes)
-    or :class:`Reference` objects. ``mounts`` maps prefixes (``"part1/"``) to other
-    :class:`References` whose keys appear under that prefix (see :meth:`mount`). Target URLs are
-    shared between entries, so a million references to one file hold that URL once.
+    or :class:`Reference` objects. Chunk tables (see :meth:`add_chunk_table`) hold the references of
+    all chunks of an array as columns; their keys are keys of the mapping like any other, and
+    changing one of them turns its table into ordinary entries first. ``mounts`` maps prefixes
+    (``"part1/"``) to other :class:`References` whose keys appear under that prefix (see
+    :meth:`mount`). Target URLs are shared between entries, so a million references to one file
+    hold that URL once.
 
     Raises ReferenceError for an empty or non-string key, a value that is neither bytes-like nor a
     Reference, or a malformed mount prefix.
@@ -109,6 +80,8 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
     ) -> None:
         self._entries: dict[str, Entry] = {}
         self._urls: dict[str | None, str | None] = {}
+        self._tables: dict[str, ChunkTable] = {}
+        self._grids: dict[str, ChunkGrid] = {}
         self._mounts: dict[str, References] = {}
         self.update(entries)
         for prefix, references in (mounts or {}).items():
@@ -116,12 +89,17 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
 
     def __repr__(self) -> str:
         mounts = f", mounts {sorted(self._mounts)}" if self._mounts else ""
-        return f"<ReferenceSet of {len(self._entries)} keys{mounts}>"
+        return f"<ReferenceSet of {len(self)} keys{mounts}>"
 
     # -- the mapping of this set's own entries ---------------------------------------------------
 
     def __getitem__(self, key: str) -> Entry:
-        return self._entries[key]
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._table_entry(key)
+            if entry is None:
+                raise KeyError(key)
+        return entry
 
     def __setitem__(self, key: str, value: Entry) -> None:
         _check_key(key)
@@ -136,16 +114,77 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
                 raise ReferenceError(
                     f"invalid entry for key {key!r}: expected bytes or a Reference, got {type(value).__name__}"
                 ) from None
+        self._unpack_table_of(key)
         self._entries[key] = value
 
     def __delitem__(self, key: str) -> None:
+        self._unpack_table_of(key)
         del self._entries[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return chain(self._entries, *(table.keys() for table in self._tables.values()))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + sum(len(table) for table in self._tables.values())
+
+    def items(self) -> ItemsView[str, Entry]:
+        """A view of the (key, entry) pairs; iterating it reads chunk tables column by column."""
+        return _Items(self)
+
+    def values(self) -> ValuesView[Entry]:
+        """A view of the entries; iterating it reads chunk tables column by column."""
+        return _Values(self)
+
+    # -- chunk tables -----------------------------------------------------------------------------
+
+    @property
+    def single_entries(self) -> Mapping[str, Entry]:
+        """The entries held one by one, without those of chunk tables (read-only view)."""
+        return MappingProxyType(self._entries)
+
+    @property
+    def chunk_tables(self) -> Mapping[str, ChunkTable]:
+        """The chunk tables by array path (read-only view; add them with :meth:`add_chunk_table`)."""
+        return dict(self._tables)
+
+    def add_chunk_table(self, table: ChunkTable) -> None:
+        """Hold the references of every chunk of ``table.grid`` as ``table``, replacing any entries
+        (or earlier table) for those chunks. Raises ReferenceError when the key of a chunk of the
+        table falls under a mount."""
+        path = table.grid.path
+        if any(
+            table.grid.directory.startswith(prefix) or prefix.startswith(table.grid.directory)
+            for prefix in self._mounts
+        ):
+            raise ReferenceError(f"the chunk table of array {path!r} overlaps a mount")
+        for key in [key for key in self._entries if locate({path: table.grid}, key) is not None]:
+            del self._entries[key]
+        shared_url = self._urls.setdefault(table.url, table.url)
+        if shared_url is not table.url:
+            table = ChunkTable(table.grid, shared_url, table.offsets, table.lengths)
+        self._tables[path] = table
+        self._grids[path] = table.grid
+
+    def _table_entry(self, key: str) -> Reference | None:
+        if not self._tables:
+            return None
+        located = locate(self._grids, key)
+        if located is None:
+            return None
+        grid, number = located
+        return self._tables[grid.path].reference(number)
+
+    def _unpack_table_of(self, key: str) -> None:
+        """Turn the chunk table that ``key`` belongs to, if any, into ordinary entries, so that
+        setting or deleting the key changes one entry only."""
+        if not self._tables:
+            return
+        located = locate(self._grids, key)
+        if located is not None:
+            path = located[0].path
+            table = self._tables.pop(path)
+            del self._grids[path]
+            self._entries.update(table.items())
 
     # -- mounts -----------------------------------------------------------------------------------
 
@@ -159,6 +198,11 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
         ``part1/a/0.0`` asks ``references`` for ``a/0.0``. Entries of this set under the prefix are
         hidden by the mount. Raises ReferenceError for a malformed or overlapping prefix."""
         check_mount_prefix(prefix)
+        if any(
+            prefix.startswith(table.grid.directory) or table.grid.directory.startswith(prefix)
+            for table in self._tables.values()
+        ):
+            raise ReferenceError(f"mount prefix {prefix!r} overlaps a chunk table")
         for existing in self._mounts:
             if existing != prefix and (existing.startswith(prefix) or prefix.startswith(existing)):
                 raise ReferenceError(f"mount prefix {prefix!r} overlaps the mount at {existing!r}")
@@ -180,13 +224,13 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
         Raises ReferenceError when a mounted source fails to load.
         """
         if not self._mounts:
-            return [self._entries.get(key) for key in keys]
+            return [self._own_entry(key) for key in keys]
         results: list[Entry | None] = [None] * len(keys)
         mounted: dict[str, list[int]] = {}
         for position, key in enumerate(keys):
             prefix = self._mount_of(key)
             if prefix is None:
-                results[position] = self._entries.get(key)
+                results[position] = self._own_entry(key)
             else:
                 mounted.setdefault(prefix, []).append(position)
         for prefix, positions in mounted.items():
@@ -195,9 +239,16 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
                 results[position] = entry
         return results
 
+    def _own_entry(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        return entry if entry is not None else self._table_entry(key)
+
     async def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix`` (own entries outside mounts, and mounted keys), sorted."""
         keys = [key for key in self._entries if key.startswith(prefix) and self._mount_of(key) is None]
+        for table in self._tables.values():
+            if table.grid.directory.startswith(prefix) or prefix.startswith(table.grid.directory):
+                keys.extend(key for key in table.keys() if key.startswith(prefix))
         for mount_prefix, references in self._mounts.items():
             if mount_prefix.startswith(prefix):
                 keys.extend(mount_prefix + key for key in await references.list_keys())
@@ -212,4 +263,28 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
         for entry in self._entries.values():
             if isinstance(entry, Reference):
                 seen.setdefault(entry.url)
+        for table in self._tables.values():
+            seen.setdefault(table.url)
         return list(seen)
+
+
+class _Items(ItemsView[str, Entry]):
+    """The items of a ReferenceSet: its own entries, then each chunk table's, without looking keys up."""
+
+    _mapping: ReferenceSet
+
+    def __iter__(self) -> Iterator[tuple[str, Entry]]:
+        references = self._mapping
+        yield from references._entries.items()
+        for table in references._tables.values():
+            yield from table.items()
+
+
+class _Values(ValuesView[Entry]):
+    """The entries of a ReferenceSet, in the order of :class:`_Items`."""
+
+    _mapping: ReferenceSet
+
+    def __iter__(self) -> Iterator[Entry]:
+        for _, entry in _Items(self._mapping):
+            yield entry

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import re
 from collections import OrderedDict
@@ -42,8 +41,9 @@ from zarrkit.metadata import (
     parse_int_tuple,
     parse_named_object,
 )
-from zarrkit.refs.model import Entry, References
-from zarrkit.refs.parquet_records import Record, decode_record, encode_record, pyarrow_module
+from zarrkit.refs.chunk_table import ChunkGrid, ChunkTable, locate
+from zarrkit.refs.model import Entry, References, ReferenceSet
+from zarrkit.refs.parquet_records import Record, decode_record, encode_record, encode_table_record, pyarrow_module
 from zarrkit.refs.spec import compact_json
 from zarrkit.runtime import run_in_pool
 from zarrkit.storage.base import Store
@@ -57,74 +57,29 @@ def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-@dataclass(frozen=True)
-class _ArrayGrid:
-    """What the layout needs of an array: where it is, its grid of chunks and how chunk keys are spelled."""
-
-    path: str
-    grid: tuple[int, ...]
-    encoding: ChunkKeyEncoding
-
-    @property
-    def directory(self) -> str:
-        """The key prefix of the array's chunks and record files (``""`` for an array at the root)."""
-        return self.path + "/" if self.path else ""
-
-    @property
-    def chunk_count(self) -> int:
-        return math.prod(self.grid)
-
-    def chunk_number(self, name: str) -> int | None:
-        """The number of the chunk whose key (relative to the array) is ``name``; None if no chunk has it."""
-        coordinates = self.encoding.decode(name, ndim=len(self.grid))
-        if coordinates is None:
-            return None
-        number = 0
-        for coordinate, extent in zip(coordinates, self.grid):
-            if coordinate >= extent:
-                return None
-            number = number * extent + coordinate
-        return number
-
-    def chunk_keys(self, numbers: np.ndarray) -> list[str]:
-        """The full keys of the chunks with the given numbers."""
-        if not self.grid:
-            return [self.directory + self.encoding.encode(())] * len(numbers)
-        coordinates = [axis.tolist() for axis in np.unravel_index(numbers, self.grid)]
-        return [self.directory + self.encoding.encode(index) for index in zip(*coordinates)]
-
-    def record_key(self, record: int) -> str:
-        return record_file_key(self.directory, record)
-
-    def record_count(self, record_size: int) -> int:
-        return -(-self.chunk_count // record_size)
-
-    def rows_in_record(self, record: int, record_size: int) -> int:
-        """How many rows of record file ``record`` fall inside the chunk grid."""
-        return min(record_size, self.chunk_count - record * record_size)
+def _record_key(grid: ChunkGrid, record: int) -> str:
+    return record_file_key(grid.directory, record)
 
 
-def _grid(shape: tuple[int, ...], chunks: tuple[int, ...], *, where: str) -> tuple[int, ...]:
-    if len(shape) != len(chunks):
-        raise ReferenceError(f"{where}: shape {list(shape)} and chunks {list(chunks)} differ in length")
-    grid = []
-    for extent, chunk in zip(shape, chunks):
-        if chunk == 0 and extent != 0:
-            raise ReferenceError(f"{where}: chunk shape {list(chunks)} is zero where the shape {list(shape)} is not")
-        grid.append(0 if extent == 0 else -(-extent // chunk))
-    return tuple(grid)
+def _record_count(grid: ChunkGrid, record_size: int) -> int:
+    return -(-grid.chunk_count // record_size)
 
 
-def _v2_array(path: str, document: Mapping[str, Any], *, where: str) -> _ArrayGrid:
+def _rows_in_record(grid: ChunkGrid, record: int, record_size: int) -> int:
+    """How many rows of record file ``record`` fall inside the chunk grid."""
+    return min(record_size, grid.chunk_count - record * record_size)
+
+
+def _v2_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
     shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
     chunks = parse_int_tuple(document.get("chunks"), where=where, field="chunks", minimum=1)
     separator = document.get("dimension_separator", ".")
     if separator not in (".", "/"):
         raise ReferenceError(f"{where}: field 'dimension_separator' must be '.' or '/', got {separator!r}")
-    return _ArrayGrid(path, _grid(shape, chunks, where=where), ChunkKeyEncoding("v2", separator))
+    return ChunkGrid.of_array(path, shape, chunks, ChunkKeyEncoding("v2", separator))
 
 
-def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> _ArrayGrid:
+def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
     shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
     grid = parse_named_object(document.get("chunk_grid"), where=where, field="chunk_grid")
     if grid["name"] != "regular":
@@ -135,17 +90,17 @@ def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> _ArrayGr
     if "chunk_key_encoding" not in document:
         raise ReferenceError(f"{where}: mandatory field 'chunk_key_encoding' is missing")
     encoding = parse_chunk_key_encoding(document["chunk_key_encoding"], path=path)
-    return _ArrayGrid(path, _grid(shape, chunks, where=where), encoding)
+    return ChunkGrid.of_array(path, shape, chunks, encoding)
 
 
-def _arrays_in(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dict[str, _ArrayGrid]:
+def _arrays_in(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dict[str, ChunkGrid]:
     """The arrays that the metadata keys describe, by path: v2 ``.zarray`` and v3 ``zarr.json`` of
     ``node_type`` array (which wins where a path has both, as in zarr-python).
 
     Raises ReferenceError naming ``source`` and the key when array metadata lacks or garbles the
     shape, the chunks or the chunk key encoding.
     """
-    arrays: dict[str, _ArrayGrid] = {}
+    arrays: dict[str, ChunkGrid] = {}
     for key, document in metadata.items():
         path, _, name = key.rpartition("/")
         where = f"{source}: metadata key {key!r}"
@@ -155,23 +110,9 @@ def _arrays_in(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dic
             elif name == ".zarray" and metadata.get(f"{path}/zarr.json" if path else "zarr.json") is None:
                 arrays[path] = _v2_array(path, document, where=where)
         except MetadataError as error:
-            raise ReferenceError(f"{where}: {error}") from None
+            message = str(error)
+            raise ReferenceError(message if message.startswith(where) else f"{where}: {message}") from None
     return arrays
-
-
-def _locate(arrays: Mapping[str, _ArrayGrid], key: str) -> tuple[_ArrayGrid, int] | None:
-    """The array that ``key`` is a chunk key of and the chunk's number, or None when it is none's."""
-    end = len(key)
-    while True:
-        slash = key.rfind("/", 0, end)
-        array = arrays.get(key[:slash] if slash >= 0 else "")
-        if array is not None:
-            number = array.chunk_number(key[slash + 1 :])
-            if number is not None:
-                return array, number
-        if slash < 0:
-            return None
-        end = slash
 
 
 def _is_metadata_key(key: str) -> bool:
@@ -243,14 +184,14 @@ class ParquetReferences(References):
             if document is not None:
                 results[position] = document
                 continue
-            located = _locate(self._arrays, key)
+            located = locate(self._arrays, key)
             if located is None:
                 continue
             array, number = located
             record, row = divmod(number, self.record_size)
-            record_key = array.record_key(record)
+            record_key = _record_key(array, record)
             if record_key not in wanted:
-                rows_needed[record_key] = array.rows_in_record(record, self.record_size)
+                rows_needed[record_key] = _rows_in_record(array, record, self.record_size)
                 wanted[record_key] = []
             wanted[record_key].append((position, row))
         if wanted:
@@ -274,25 +215,27 @@ class ParquetReferences(References):
                 keys.extend(key for key in await self._chunk_keys(array) if key.startswith(prefix))
         return sorted(keys)
 
-    async def _chunk_keys(self, array: _ArrayGrid) -> list[str]:
+    async def _chunk_keys(self, array: ChunkGrid) -> list[str]:
         """The keys of the chunks of ``array`` that have entries, reading its record files in
         batches no larger than the cache."""
         keys: list[str] = []
         records = await self._existing_records(array)
         for start in range(0, len(records), self._cache_records):
             batch = records[start : start + self._cache_records]
-            rows_needed = {array.record_key(record): array.rows_in_record(record, self.record_size) for record in batch}
+            rows_needed = {
+                _record_key(array, record): _rows_in_record(array, record, self.record_size) for record in batch
+            }
             loaded = await self._records(rows_needed)
             for record in batch:
-                decoded = loaded[array.record_key(record)]
+                decoded = loaded[_record_key(array, record)]
                 if decoded is not None:
-                    rows = decoded.present_rows(array.rows_in_record(record, self.record_size))
+                    rows = decoded.present_rows(_rows_in_record(array, record, self.record_size))
                     keys.extend(array.chunk_keys(rows + record * self.record_size))
         return keys
 
-    async def _existing_records(self, array: _ArrayGrid) -> list[int]:
+    async def _existing_records(self, array: ChunkGrid) -> list[int]:
         """The record numbers of ``array`` whose files may exist: those listed, when the store lists."""
-        record_count = array.record_count(self.record_size)
+        record_count = _record_count(array, self.record_size)
         if not self._store.supports_listing:
             return list(range(record_count))
         listed, _ = await self._store.list_dir(array.directory)
@@ -423,10 +366,12 @@ async def open_parquet(
 
 @dataclass(frozen=True)
 class _Layout:
-    """What :func:`save_parquet` writes: the metadata documents and each record file's rows and entries."""
+    """What :func:`save_parquet` writes: the metadata documents, each record file's rows and
+    entries, and the record files of chunk tables (each a table and the slice of its chunks)."""
 
     metadata: dict[str, dict[str, Any]]
     records: list[tuple[str, np.ndarray, list[Entry]]]
+    table_records: list[tuple[str, ChunkTable, slice]]
 
 
 def _metadata_document(key: str, entry: Entry) -> dict[str, Any]:
@@ -459,8 +404,11 @@ def _storable(key: str, entry: Entry) -> Entry:
     return entry
 
 
-def _plan_layout(keys: Sequence[str], entries: Sequence[Entry | None], record_size: int) -> _Layout:
-    """Sort the entries into metadata documents and record files; see :func:`save_parquet` for errors."""
+def _plan_layout(
+    keys: Sequence[str], entries: Sequence[Entry | None], tables: Mapping[str, ChunkTable], record_size: int
+) -> _Layout:
+    """Sort the entries into metadata documents and record files, and the chunk tables into record
+    files; see :func:`save_parquet` for errors."""
     metadata: dict[str, dict[str, Any]] = {}
     chunk_positions: list[int] = []
     for position, key in enumerate(keys):
@@ -476,7 +424,7 @@ def _plan_layout(keys: Sequence[str], entries: Sequence[Entry | None], record_si
     entries_by_array: dict[str, list[Entry]] = {path: [] for path in arrays}
     for position in chunk_positions:
         key = keys[position]
-        located = _locate(arrays, key)
+        located = locate(arrays, key)
         if located is None:
             raise ReferenceError(
                 f"cannot save key {key!r} to the parquet layout: it is neither a metadata key "
@@ -499,8 +447,31 @@ def _plan_layout(keys: Sequence[str], entries: Sequence[Entry | None], record_si
                 continue
             record = int(record_of_each[start])
             rows = numbers[start:stop] - record * record_size
-            records.append((array.record_key(record), rows, [array_entries[index] for index in order[start:stop]]))
-    return _Layout(metadata, records)
+            records.append((_record_key(array, record), rows, [array_entries[index] for index in order[start:stop]]))
+    return _Layout(metadata, records, _plan_table_records(tables, arrays, record_size))
+
+
+def _plan_table_records(
+    tables: Mapping[str, ChunkTable], arrays: Mapping[str, ChunkGrid], record_size: int
+) -> list[tuple[str, ChunkTable, slice]]:
+    table_records = []
+    for path, table in tables.items():
+        if arrays.get(path) != table.grid:
+            raise ReferenceError(
+                f"cannot save the chunk table of array {path!r} to the parquet layout: the array's metadata "
+                f"({'missing' if path not in arrays else f'a grid of {list(arrays[path].grid)} chunks'}) does not "
+                f"match the table's grid of {list(table.grid.grid)} chunks"
+            )
+        if table.url is None:
+            raise ReferenceError(
+                f"cannot save the chunk table of array {path!r} to the parquet layout: it has no URL (the "
+                "default target), and the layout's null path means a missing chunk"
+            )
+        for record in range(_record_count(table.grid, record_size)):
+            start = record * record_size
+            chunks = slice(start, start + _rows_in_record(table.grid, record, record_size))
+            table_records.append((_record_key(table.grid, record), table, chunks))
+    return table_records
 
 
 async def save_parquet(
@@ -530,13 +501,23 @@ async def save_parquet(
         raise ReferenceError(f"record_size must be a positive integer, got {record_size!r}")
     pyarrow_module()
     url = os.fsdecode(url)
+    tables: Mapping[str, ChunkTable] = {}
+    if isinstance(references, ReferenceSet) and references.chunk_tables:
+        # The tables' record files come straight from their columns; only the rest is looked up.
+        tables = references.chunk_tables
+        references = ReferenceSet(references.single_entries, mounts=references.mounts)
     keys = await references.list_keys()
     entries = await references.lookup(keys)
-    layout = await run_in_pool(_plan_layout, keys, entries, record_size)
+    layout = await run_in_pool(_plan_layout, keys, entries, tables, record_size)
     store = open_store(url, mode="w", storage_options=dict(storage_options or {}))
     await remove_layout(store)
     for record_key, rows, record_entries in layout.records:
         await store.set(record_key, await run_in_pool(encode_record, rows, record_entries, record_size))
+    for record_key, table, chunks in layout.table_records:
+        record = await run_in_pool(
+            encode_table_record, table.url, table.offsets[chunks], table.lengths[chunks], record_size
+        )
+        await store.set(record_key, record)
     await write_layout_document(store, layout.metadata, record_size)
 
 

@@ -197,7 +197,6 @@ def _raw_column(pyarrow: ModuleType, column: Any, location: str) -> tuple[Any, n
 
 def encode_record(rows: np.ndarray, entries: Sequence[Entry], record_size: int) -> bytes:
     """A record file of ``record_size`` rows holding ``entries`` at ``rows``, as fsspec writes one."""
-    pyarrow = pyarrow_module()
     url_codes = np.full(record_size, -1, dtype=np.int32)
     offsets = np.zeros(record_size, dtype=np.int64)
     sizes = np.zeros(record_size, dtype=np.int64)
@@ -218,14 +217,41 @@ def encode_record(rows: np.ndarray, entries: Sequence[Entry], record_size: int) 
     url_codes[reference_rows] = reference_codes
     offsets[reference_rows] = reference_offsets
     sizes[reference_rows] = reference_sizes
+    return _record_file(list(codes_of_urls), url_codes, offsets, sizes, raw)
+
+
+def encode_table_record(url: str, offsets: np.ndarray, lengths: np.ndarray, record_size: int) -> bytes:
+    """A record file of ``record_size`` rows whose first rows are ``lengths[i]`` bytes at
+    ``offsets[i]`` of ``url``: one record file's share of a chunk table, padded as fsspec pads."""
+    count = len(offsets)
+    # A row of offset and size 0 reads as the whole file, so an empty range is stored as empty raw bytes.
+    empty = (offsets == 0) & (lengths == 0)
+    url_codes = np.full(record_size, -1, dtype=np.int32)
+    url_codes[:count] = np.where(empty, -1, 0)
+    padded_offsets = np.zeros(record_size, dtype=np.int64)
+    padded_offsets[:count] = offsets
+    padded_sizes = np.zeros(record_size, dtype=np.int64)
+    padded_sizes[:count] = lengths
+    raw: list[bytes | None] = [None] * record_size
+    for row in np.flatnonzero(empty).tolist():
+        raw[row] = b""
+    return _record_file([url], url_codes, padded_offsets, padded_sizes, raw)
+
+
+def _record_file(
+    urls: list[str], url_codes: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, raw: list[bytes | None]
+) -> bytes:
+    """The parquet file of the columns: ``path`` (``urls[url_codes[row]]``, null where the code is
+    -1), ``offset``, ``size`` and ``raw``."""
+    pyarrow = pyarrow_module()
     table = pyarrow.table(
         {
-            "path": _path_array(pyarrow, url_codes, list(codes_of_urls), len(reference_rows)),
+            "path": _path_array(pyarrow, url_codes, urls, int(np.count_nonzero(url_codes >= 0))),
             "offset": pyarrow.array(offsets),
             "size": pyarrow.array(sizes),
             "raw": pyarrow.array(raw, type=pyarrow.binary())
             if any(value is not None for value in raw)
-            else pyarrow.nulls(record_size),
+            else pyarrow.nulls(len(raw)),
         }
     )
     sink = pyarrow.BufferOutputStream()

@@ -434,7 +434,50 @@ def to_spec(references: ReferenceSet) -> dict[str, object]:
     version 1 readers would try to render, or a mount that is not backed by a file (flatten the
     set first).
     """
-    uses = Counter(entry.url for entry in references.values() if isinstance(entry, Reference) and entry.url is not None)
+    spec, placeholders = _spec_of_single_entries(references)
+    refs: dict[str, object] = spec["refs"]  # type: ignore[assignment]
+    for table in references.chunk_tables.values():
+        url = placeholders.get(table.url, table.url)  # type: ignore[arg-type]
+        for key, offset, length in zip(table.keys(), table.offsets.tolist(), table.lengths.tolist()):
+            refs[key] = [url, offset, length]
+    return spec
+
+
+def to_spec_json(references: ReferenceSet) -> bytes:
+    """``compact_json(to_spec(references))``, written without building a list per chunk of the
+    chunk tables (their rows go straight to text). Raises as :func:`to_spec` does, and
+    UnicodeEncodeError for a key or value that is not valid unicode."""
+    spec, placeholders = _spec_of_single_entries(references)
+    single_rows = compact_json(spec.pop("refs"))[1:-1]
+    mounts = spec.pop("mounts", None)
+    rows = [single_rows] if single_rows else []
+    for table in references.chunk_tables.values():
+        if len(table) == 0:
+            continue
+        url = placeholders.get(table.url, table.url)  # type: ignore[arg-type]
+        # Chunk names are digits and separators, so only the array's directory needs escaping.
+        opening = compact_json(table.grid.directory)[:-1].decode("utf-8")
+        target = compact_json(url).decode("utf-8")
+        table_rows = ",".join(
+            f'{opening}{name}":[{target},{offset},{length}]'
+            for name, offset, length in zip(table.grid.chunk_names(), table.offsets.tolist(), table.lengths.tolist())
+        )
+        rows.append(table_rows.encode("utf-8"))
+    document = compact_json(spec)[:-1] + b',"refs":{' + b",".join(rows) + b"}"
+    if mounts is not None:
+        document += b',"mounts":' + compact_json(mounts)
+    return document + b"}"
+
+
+def _spec_of_single_entries(references: ReferenceSet) -> tuple[dict[str, object], dict[str, str]]:
+    """The spec of ``references`` without the rows of its chunk tables (their URLs are counted for
+    the templates), and the template placeholder of each URL that has one."""
+    entries = references.single_entries
+    tables = references.chunk_tables.values()
+    uses = Counter(entry.url for entry in entries.values() if isinstance(entry, Reference) and entry.url is not None)
+    for table in tables:
+        if table.url is not None:
+            uses[table.url] += len(table)
     templates: dict[str, str] = {}
     placeholders: dict[str, str] = {}
     for url, count in uses.items():
@@ -446,7 +489,7 @@ def to_spec(references: ReferenceSet) -> dict[str, object]:
             templates[name] = url
             placeholders[url] = placeholder
     refs: dict[str, object] = {}
-    for key, entry in references.items():
+    for key, entry in entries.items():
         if isinstance(entry, Reference):
             url = placeholders.get(entry.url, entry.url)  # type: ignore[arg-type]
             refs[key] = [url] if entry.length is None else [url, entry.offset, entry.length]
@@ -459,7 +502,7 @@ def to_spec(references: ReferenceSet) -> dict[str, object]:
     mounts = {prefix: _mount_url(prefix, mounted) for prefix, mounted in references.mounts.items()}
     if mounts:
         spec["mounts"] = mounts
-    return spec
+    return spec, placeholders
 
 
 def _inline_value(data: bytes) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from zarrkit.errors import MetadataError
-from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.refs.model import ReferenceSet
 from zarrkit.scan.attributes import json_attribute, xarray_fill_value
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.scan.source import ScanSource
@@ -358,13 +358,10 @@ def _check_extent(source: ScanSource, variable: _Variable, record_size: int, hea
 
 
 def _add_record_variable(builder: ReferenceBuilder, source: ScanSource, variable: _Variable, record_size: int) -> None:
-    chunk_shape = (1, *variable.slab_shape)
-    _add_array(builder, source, variable, chunk_shape)
-    trailing_zeros = (0,) * len(variable.slab_shape)
-    offsets = variable.begin + np.arange(variable.shape[0], dtype=np.int64) * record_size
-    url, length = source.url, variable.slab_bytes
-    for record, offset in enumerate(offsets.tolist()):
-        builder.add_chunk(variable.name, (record, *trailing_zeros), Reference(url, offset, length))
+    _add_array(builder, source, variable, (1, *variable.slab_shape))
+    records = variable.shape[0]
+    offsets = variable.begin + np.arange(records, dtype=np.int64) * record_size
+    builder.add_chunk_table(variable.name, source.url, offsets, np.full(records, variable.slab_bytes, dtype=np.int64))
 
 
 def _add_fixed_variable(
@@ -374,16 +371,14 @@ def _add_fixed_variable(
     rows = _rows_per_chunk(source, variable, max_chunk_bytes)
     if rows is None:
         _add_array(builder, source, variable, shape)
-        builder.add_chunk(variable.name, (0,) * len(shape), Reference(source.url, variable.begin, variable.slab_bytes))
-        return
-    _add_array(builder, source, variable, (rows, *shape[1:]))
-    chunk_bytes = variable.slab_bytes // shape[0] * rows
-    trailing_zeros = (0,) * (len(shape) - 1)
-    for index in range(-(-shape[0] // rows)):
+        offsets, chunk_bytes = np.array([variable.begin], dtype=np.int64), variable.slab_bytes
+    else:
         # The last chunk may reach past the variable (into the data after it): Zarr needs every chunk
         # whole, and the rows past the end of the array are never read.
-        reference = Reference(source.url, variable.begin + index * chunk_bytes, chunk_bytes)
-        builder.add_chunk(variable.name, (index, *trailing_zeros), reference)
+        _add_array(builder, source, variable, (rows, *shape[1:]))
+        chunk_bytes = variable.slab_bytes // shape[0] * rows
+        offsets = variable.begin + np.arange(-(-shape[0] // rows), dtype=np.int64) * chunk_bytes
+    builder.add_chunk_table(variable.name, source.url, offsets, np.full(len(offsets), chunk_bytes, dtype=np.int64))
 
 
 def _rows_per_chunk(source: ScanSource, variable: _Variable, max_chunk_bytes: int | None) -> int | None:
