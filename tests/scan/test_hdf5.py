@@ -16,16 +16,20 @@ import imagecodecs.numcodecs
 import netCDF4
 import numpy as np
 import pytest
+import zarr
+from fsspec.implementations.reference import ReferenceFileSystem
 from xarray.backends.zarr import FillValueCoder
 
 import zarrkit
 from tests.helpers import kerchunk_hdf5
 from zarrkit.errors import MetadataError, NodeNotFound, UnsupportedFeature
 from zarrkit.refs.model import Reference, ReferenceSet
+from zarrkit.refs.spec import to_spec
 from zarrkit.scan.hdf5 import is_hdf5, scan_hdf5
+from zarrkit.scan.hdf5_filters import BITSHUFFLE, DEFLATE, FLETCHER32, LZF, SHUFFLE, HDF5Filter, codec_configs
 from zarrkit.scan.source import ScanSource
 
-# The v2 references name imagecodecs' HDF5-compatible lz4 and bitshuffle codecs.
+# The v2 references name imagecodecs' HDF5-compatible lz4 codec.
 imagecodecs.numcodecs.register_codecs()
 
 FORMATS = [2, 3]
@@ -215,10 +219,7 @@ FILTERS: dict[str, dict[str, Any]] = {
     "blosc_lz4": dict(hdf5plugin.Blosc(cname="lz4", shuffle=hdf5plugin.Blosc.SHUFFLE)),
     "blosc_zstd_bitshuffle": dict(hdf5plugin.Blosc(cname="zstd", clevel=3, shuffle=hdf5plugin.Blosc.BITSHUFFLE)),
 }
-IMAGECODECS_FILTERS: dict[str, dict[str, Any]] = {
-    "lz4": dict(hdf5plugin.LZ4()),
-    "bitshuffle": dict(hdf5plugin.Bitshuffle(cname="none")),
-}
+IMAGECODECS_FILTERS: dict[str, dict[str, Any]] = {"lz4": dict(hdf5plugin.LZ4())}
 
 
 def write_filtered(path: Path, filters: dict[str, dict[str, Any]]) -> Path:
@@ -308,8 +309,149 @@ def test_imagecodecs_filters_decode_in_v2_and_v3(imagecodecs_filters_path: Path,
     for path, values in h5py_datasets(imagecodecs_filters_path).items():
         np.testing.assert_array_equal(read(refs, path), values, err_msg=path)
     if zarr_format == 3:
-        codecs = json.loads(refs["bitshuffle/zarr.json"])["codecs"]
-        assert [codec["name"] for codec in codecs] == ["bytes", "numcodecs.imagecodecs_bitshuffle"]
+        codecs = json.loads(refs["lz4/zarr.json"])["codecs"]
+        assert [codec["name"] for codec in codecs] == ["bytes", "numcodecs.imagecodecs_lz4h5"]
+
+
+# -- LZF and bitshuffle: zarrkit's own codecs ----------------------------------------------------------
+
+# Runs of 9 equal values: every chunk compresses, so LZF (which HDF5 skips for a chunk it cannot
+# shrink) applies to all of them.
+COMPRESSIBLE = (np.arange(50 * 37) // 9).reshape(50, 37)
+ZARRKIT_CODEC_DTYPES = ("<i4", ">i2", "<f8", ">f4", "u1")
+ZARRKIT_CODEC_FILTERS: dict[str, dict[str, Any]] = {
+    "lzf": {"compression": "lzf"},
+    "shuffle_lzf": {"compression": "lzf", "shuffle": True},
+    "shuffle_lzf_fletcher32": {"compression": "lzf", "shuffle": True, "fletcher32": True},
+    "bitshuffle": dict(hdf5plugin.Bitshuffle(cname="none")),
+    "bitshuffle_block_16": dict(hdf5plugin.Bitshuffle(nelems=16, cname="none")),
+    "bitshuffle_lz4": dict(hdf5plugin.Bitshuffle(cname="lz4")),
+    "bitshuffle_lz4_block_64": dict(hdf5plugin.Bitshuffle(nelems=64, cname="lz4")),
+    "bitshuffle_zstd": dict(hdf5plugin.Bitshuffle(cname="zstd", clevel=7)),
+}
+
+
+@pytest.fixture(scope="module")
+def zarrkit_codecs_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("filters") / "zarrkit_codecs.h5"
+    with h5py.File(path, "w") as file:
+        for name, options in ZARRKIT_CODEC_FILTERS.items():
+            for dtype in ZARRKIT_CODEC_DTYPES:
+                dataset = file.create_dataset(
+                    f"{name}/{np.dtype(dtype).str}", data=COMPRESSIBLE.astype(dtype), chunks=CHUNKS, **options
+                )
+                masks = {dataset.id.get_chunk_info(index).filter_mask for index in range(dataset.id.get_num_chunks())}
+                assert masks == {0}, (name, dtype)
+    return path
+
+
+@pytest.mark.parametrize("zarr_format", FORMATS)
+def test_lzf_and_bitshuffle_decode_as_h5py_reads(zarrkit_codecs_path: Path, zarr_format: int) -> None:
+    refs = scan(zarrkit_codecs_path, zarr_format=zarr_format)
+    expected = h5py_datasets(zarrkit_codecs_path)
+    assert len(expected) == len(ZARRKIT_CODEC_FILTERS) * len(ZARRKIT_CODEC_DTYPES)
+    for path, values in expected.items():
+        np.testing.assert_array_equal(read(refs, path), values, err_msg=path)
+    if zarr_format == 2:
+        filters = json.loads(refs["shuffle_lzf_fletcher32/>i2/.zarray"])["filters"]
+        assert filters == [
+            {"id": "shuffle", "elementsize": 2},
+            {"id": "zarrkit_lzf", "decoded_size": 16 * 10 * 2},
+            {"id": "fletcher32"},
+        ]
+        assert json.loads(refs["bitshuffle_zstd/<f8/.zarray"])["filters"] == [
+            {"id": "zarrkit_bitshuffle", "itemsize": 8, "blocksize": 0, "compression": "zstd", "level": 7}
+        ]
+    else:
+        codecs = json.loads(refs["bitshuffle_lz4_block_64/|u1/zarr.json"])["codecs"]
+        assert codecs[1] == {
+            "name": "numcodecs.zarrkit_bitshuffle",
+            "configuration": {"itemsize": 1, "blocksize": 64, "compression": "lz4"},
+        }
+        assert json.loads(refs["lzf/<i4/zarr.json"])["codecs"][1]["name"] == "numcodecs.zarrkit_lzf"
+
+
+def test_zarr_python_reads_the_v2_references_over_fsspec(zarrkit_codecs_path: Path) -> None:
+    """zarr-python's v2 arrays build their filters with numcodecs.get_codec, which finds the registered codecs."""
+    refs = scan(zarrkit_codecs_path)
+    filesystem = ReferenceFileSystem(fo=to_spec(refs), remote_protocol="file", asynchronous=True)
+    group = zarr.open_group(zarr.storage.FsspecStore(filesystem, read_only=True), mode="r", zarr_format=2)
+    expected = h5py_datasets(zarrkit_codecs_path)
+    for path, values in expected.items():
+        np.testing.assert_array_equal(group[path][...], values, err_msg=path)
+
+
+@pytest.fixture(scope="module")
+def incompressible_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """LZF datasets with chunks LZF cannot shrink, which HDF5 stores unfiltered with the LZF bit of
+    their filter mask set: all of them, and one among compressed ones."""
+    path = tmp_path_factory.mktemp("filters") / "incompressible.h5"
+    noise = np.random.default_rng(3).integers(0, 2**32, size=40, dtype="<u4")
+    with h5py.File(path, "w") as file:
+        file.create_dataset("all_raw", data=noise, chunks=(10,), compression="lzf")
+        mixed = np.concatenate([noise[:10], np.zeros(30, dtype="<u4")])
+        file.create_dataset("mixed", data=mixed, chunks=(10,), compression="lzf")
+        for name, expected_masks in (("all_raw", [1, 1, 1, 1]), ("mixed", [1, 0, 0, 0])):
+            dataset = file[name]
+            assert [dataset.id.get_chunk_info(index).filter_mask for index in range(4)] == expected_masks
+    return path
+
+
+@pytest.mark.parametrize("zarr_format", FORMATS)
+def test_chunks_lzf_could_not_shrink_are_never_decoded_as_lzf(incompressible_path: Path, zarr_format: int) -> None:
+    expected = h5py_datasets(incompressible_path)
+    with pytest.raises(UnsupportedFeature, match=r"'/mixed': 1 of its 4 chunks skipped other filters"):
+        scan(incompressible_path, zarr_format=zarr_format)
+    refs = scan(incompressible_path, zarr_format=zarr_format, on_unsupported="inline")
+    for name in ("all_raw", "mixed"):
+        np.testing.assert_array_equal(read(refs, name), expected[name], err_msg=name)
+    assert "zarrkit_lzf" not in str(zarrkit.open_array(refs, path="all_raw").metadata.to_json_documents())
+    assert "zarrkit_lzf" in str(zarrkit.open_array(refs, path="mixed").metadata.to_json_documents())
+
+
+def lzf_filter(chunk_bytes: int) -> HDF5Filter:
+    """h5py's LZF filter as a file records it: filter revision, LZF version, the chunk's byte size."""
+    return HDF5Filter(LZF, 1, (4, 261, chunk_bytes), "lzf")
+
+
+def test_lzf_decoded_size_follows_the_pipeline() -> None:
+    dtype = np.dtype("<f4")
+    shuffle, fletcher32 = HDF5Filter(SHUFFLE, 1, (4,), "shuffle"), HDF5Filter(FLETCHER32, 1, (), "fletcher32")
+    unshuffled_bitshuffle = HDF5Filter(BITSHUFFLE, 1, (0, 4, 4, 0, 0), "bitshuffle")
+    # The chunk shape gives the size (not the one the filter records); shuffle and bitshuffle keep
+    # the size, fletcher32 adds its checksum.
+    configs = codec_configs(
+        (shuffle, unshuffled_bitshuffle, fletcher32, lzf_filter(999)), dtype, where="f: '/v'", chunk_shape=(3, 5)
+    )
+    assert configs[-1] == {"id": "zarrkit_lzf", "decoded_size": 3 * 5 * 4 + 4}
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        (HDF5Filter(DEFLATE, 0, (4,), "deflate"), lzf_filter(60)),  # after a compressor the size depends on the data
+        (HDF5Filter(BITSHUFFLE, 1, (0, 4, 4, 0, 2), "bitshuffle"), lzf_filter(60)),
+    ],
+    ids=["after_deflate", "after_bitshuffle_lz4"],
+)
+def test_lzf_of_unknown_decoded_size_is_refused(filters: tuple[HDF5Filter, ...]) -> None:
+    with pytest.raises(UnsupportedFeature, match=r"^f: '/v': LZF compression \(HDF5 filter 32000\).*decoded size"):
+        codec_configs(filters, np.dtype("<f4"), where="f: '/v'", chunk_shape=(3, 5))
+
+
+def test_bitshuffle_parameters_map_to_the_codec_configuration() -> None:
+    dtype = np.dtype("<i2")
+    negative_level = HDF5Filter(BITSHUFFLE, 1, (0, 4, 2, 32, 3, 2**32 - 5), "bitshuffle")
+    assert codec_configs((negative_level,), dtype, where="w", chunk_shape=(8,)) == [
+        {"id": "zarrkit_bitshuffle", "itemsize": 2, "blocksize": 32, "compression": "zstd", "level": -5}
+    ]
+    bare = HDF5Filter(BITSHUFFLE, 1, (), "bitshuffle")
+    assert codec_configs((bare,), dtype, where="w", chunk_shape=(8,)) == [
+        {"id": "zarrkit_bitshuffle", "itemsize": 2, "blocksize": 0, "compression": "none"}
+    ]
+    unknown = HDF5Filter(BITSHUFFLE, 1, (0, 4, 2, 0, 1), "bitshuffle")
+    with pytest.raises(UnsupportedFeature, match=r"^w: bitshuffle with compression 1 \(HDF5 filter 32008\)"):
+        codec_configs((unknown,), dtype, where="w", chunk_shape=(8,))
 
 
 @pytest.mark.parametrize("zarr_format", FORMATS)
@@ -429,8 +571,6 @@ def write_single(path: Path, **options: Any) -> Path:
 UNSUPPORTED: dict[str, tuple[dict[str, Any], str]] = {
     "szip": ({"compression": "szip"}, "szip"),
     "scaleoffset": ({"scaleoffset": 2}, "scale-offset"),
-    "lzf": ({"compression": "lzf"}, "LZF"),
-    "bitshuffle_lz4": (dict(hdf5plugin.Bitshuffle(cname="lz4")), "bitshuffle with LZ4"),
 }
 
 

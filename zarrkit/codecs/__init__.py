@@ -5,7 +5,10 @@ The codec classes carry the names of the v3 spec; numcodecs objects are accepted
 naming them can be parsed (:func:`codec_from_json`).
 """
 
+import numcodecs
+
 from zarrkit.codecs.base import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec, ChunkSpec, Codec
+from zarrkit.codecs.bitshuffle import BitshuffleCodec
 from zarrkit.codecs.blosc import BloscCodec
 from zarrkit.codecs.bytes import BytesCodec
 from zarrkit.codecs.chain import CodecPipeline
@@ -13,6 +16,7 @@ from zarrkit.codecs.crc32c import Crc32cCodec
 from zarrkit.codecs.fill import FillMatcher
 from zarrkit.codecs.grib import GribCodec, GribMessageCodec, register_grib_codecs
 from zarrkit.codecs.gzip import GzipCodec
+from zarrkit.codecs.lzf import LzfCodec
 from zarrkit.codecs.numcodecs_codec import NUMCODECS_CLASSES, as_codec
 from zarrkit.codecs.pipeline import DefaultCodecs, chunk_spec, default_codecs, pipeline_for
 from zarrkit.codecs.registry import codec_from_json, register_codec
@@ -38,10 +42,14 @@ for _codec_class in (
 del _codec_class
 # The GRIB codecs need gribberish only to decode, so registering them costs nothing without it.
 register_grib_codecs()
+# The numcodecs codecs of HDF5's LZF and bitshuffle filters import imagecodecs only to encode and decode.
+numcodecs.register_codec(LzfCodec)
+numcodecs.register_codec(BitshuffleCodec)
 
 __all__ = [
     "ArrayArrayCodec",
     "ArrayBytesCodec",
+    "BitshuffleCodec",
     "BloscCodec",
     "BytesBytesCodec",
     "BytesCodec",
@@ -54,6 +62,7 @@ __all__ = [
     "GribCodec",
     "GribMessageCodec",
     "GzipCodec",
+    "LzfCodec",
     "ShardIndex",
     "ShardingCodec",
     "TransposeCodec",

@@ -15,7 +15,8 @@ Two forms, one per Zarr version:
 :func:`register_grib_codecs` registers both (numcodecs by id, zarrkit's v3 registry by name); it
 imports nothing optional, so it is safe without gribberish installed. Decoding checks the layout of
 the message first (:func:`message_layout`), so a corrupt chunk raises CodecError instead of reaching
-gribberish, which loops forever on a section whose length is 0. The scanner checks the same layout.
+gribberish, which loops forever on a section whose length is 0. The scanner reads the headers of
+each message through the same check (:mod:`zarrkit.scan.grib_messages`).
 """
 
 from __future__ import annotations

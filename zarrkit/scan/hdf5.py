@@ -28,9 +28,10 @@ How the file's features become Zarr:
   netCDF-internal ``_nc3_strict`` and ``_NCProperties`` are not copied.
 - Unlimited dimensions: as in netCDF, a variable is as long as its unlimited dimension (the
   longest variable using it); past its own extent it reads the fill value.
-- Data types: the file's byte order is kept; fixed-length strings are ``S<n>``; compound types are
-  structured types; variable-length strings are read through h5py and stored inline as a
-  ``vlen-utf8`` string array.
+- Data types (:mod:`zarrkit.scan.hdf5_types`, which also converts fill values and attributes): the
+  file's byte order is kept; fixed-length strings are ``S<n>``; compound types are structured
+  types; variable-length strings are read through h5py and stored inline as a ``vlen-utf8``
+  string array.
 - Soft and external links and committed data types are not followed.
 """
 
@@ -49,8 +50,8 @@ from zarrkit.errors import MetadataError, UnsupportedFeature
 from zarrkit.metadata import ArrayMetadata
 from zarrkit.refs.model import Reference, ReferenceSet
 from zarrkit.runtime import collector_paused
-from zarrkit.scan.attributes import json_attribute, xarray_fill_value
 from zarrkit.scan.hdf5_filters import codec_configs, dataset_filters
+from zarrkit.scan.hdf5_types import has_big_endian_fields, hdf5_fill_value, zarr_attributes, zarr_dtype
 from zarrkit.scan.output import ReferenceBuilder
 from zarrkit.scan.source import ScanSource
 from zarrkit.storage.optional import import_optional
@@ -62,20 +63,6 @@ DEFAULT_INLINE_LIMIT = 1 << 20
 """Bytes of values ``on_unsupported="inline"`` reads and inlines per variable at most."""
 
 ON_UNSUPPORTED_CHOICES = ("raise", "inline", "skip")
-
-HIDDEN_ATTRIBUTES = frozenset(
-    {
-        "CLASS",
-        "DIMENSION_LIST",
-        "NAME",
-        "REFERENCE_LIST",
-        "_Netcdf4Coordinates",
-        "_Netcdf4Dimid",
-        "_nc3_strict",
-        "_NCProperties",
-    }
-)
-"""Attributes that implement HDF5 dimension scales and netCDF4 bookkeeping, not user attributes."""
 
 NOT_A_VARIABLE = b"This is a netCDF dimension but not a netCDF variable."
 NON_COORDINATE_PREFIX = "_nc4_non_coord_"
@@ -191,7 +178,7 @@ class _Scanner:
     def scan_group(self, group: Any, path: str) -> None:
         """Add ``group`` at ``path`` with its attributes, then its subgroups and datasets."""
         self._visited_groups.add(group.id)
-        self._builder.add_group(path, self._attributes(group, f"{self._source.url}: group {group.name!r}"))
+        self._builder.add_group(path, zarr_attributes(self._h5py, group, f"{self._source.url}: group {group.name!r}"))
         datasets, subgroups = self._members(group)
         dimensions = [self._scale_dimension(dataset) for _, dataset in datasets if self._is_scale(dataset)]
         # netCDF-C reads the subgroups before it gives this group's unlabeled axes their phony dimensions.
@@ -328,7 +315,7 @@ class _Scanner:
         dataset, where = variable.dataset, variable.where
         if dataset.shape is None:
             raise UnsupportedFeature(f"{where}: a null dataspace (a dataset without a shape) has no Zarr form")
-        dtype = self._zarr_dtype(dataset.dtype, where)
+        dtype = zarr_dtype(self._h5py, dataset.dtype, where)
         plist = dataset.id.get_create_plist()
         layout = plist.get_layout()
         h5d = self._h5py.h5d
@@ -341,7 +328,7 @@ class _Scanner:
             )
         if plist.get_external_count():
             raise UnsupportedFeature(f"{where}: external storage (its data lives in other files) cannot be referenced")
-        if self._builder.zarr_format == 3 and _has_big_endian_fields(dtype):
+        if self._builder.zarr_format == 3 and has_big_endian_fields(dtype):
             raise UnsupportedFeature(
                 f"{where}: a compound type with big-endian members cannot be referenced in Zarr v3, "
                 "whose structured types store their members little-endian"
@@ -378,7 +365,7 @@ class _Scanner:
         filters = dataset_filters(dataset)
         common_mask = _most_common(masks)
         active = tuple(item for index, item in enumerate(filters) if not (common_mask >> index) & 1)
-        codecs = codec_configs(active, dtype, where=where)
+        codecs = codec_configs(active, dtype, where=where, chunk_shape=chunks)
         odd = masks != common_mask
         odd_count = int(np.count_nonzero(odd))
         if odd_count:
@@ -418,7 +405,7 @@ class _Scanner:
                 # HDF5 finds those files relative to the file's name or the working directory, and
                 # reads a source it cannot find as fill values.
                 raise UnsupportedFeature(f"{where}: h5py cannot locate the other files its values live in")
-            dtype = self._zarr_dtype(dataset.dtype, where)
+            dtype = zarr_dtype(self._h5py, dataset.dtype, where)
             if limit is not None and dtype is not str and math.prod(shape) * dtype.itemsize > limit:
                 raise UnsupportedFeature(
                     f"{where}: its {math.prod(shape) * dtype.itemsize} bytes of values exceed inline_limit ({limit})"
@@ -466,9 +453,9 @@ class _Scanner:
                 shape=variable.shape,
                 dtype=dtype,
                 chunks=chunks,
-                fill_value=None if dtype is str else _fill_value(dataset, dtype),
+                fill_value=None if dtype is str else hdf5_fill_value(dataset, dtype),
                 order="C",
-                attributes=self._attributes(dataset, variable.where, dtype),
+                attributes=zarr_attributes(self._h5py, dataset, variable.where, dtype),
                 dimension_names=variable.dimension_names,
                 **codec_keywords,
             )
@@ -497,65 +484,6 @@ class _Scanner:
         self, variable: _Variable, metadata: ArrayMetadata, chunk_coords: tuple[int, ...], data: bytes
     ) -> None:
         self._builder.add_chunk(variable.path, tuple(chunk_coords), data)
-
-    # -- types and attributes ----------------------------------------------------------------
-
-    def _zarr_dtype(self, dtype: np.dtype, where: str) -> np.dtype | type[str]:
-        """The data type the array gets: ``str`` for variable-length strings, else ``dtype`` without
-        h5py's annotations. UnsupportedFeature for references and variable-length sequences."""
-        h5py = self._h5py
-        string_info = h5py.check_string_dtype(dtype)
-        if string_info is not None:
-            return str if string_info.length is None else np.dtype(f"S{string_info.length}")
-        if h5py.check_ref_dtype(dtype) is not None:
-            raise UnsupportedFeature(f"{where}: object and region references have no Zarr form")
-        if h5py.check_vlen_dtype(dtype) is not None:
-            raise UnsupportedFeature(f"{where}: variable-length sequences have no Zarr form")
-        if dtype.subdtype is not None:
-            raise UnsupportedFeature(f"{where}: HDF5 array types (data type {dtype}) have no Zarr form")
-        if dtype.names is None:
-            return np.dtype(dtype.str)
-        fields = {}
-        for name in dtype.names:
-            field_dtype, offset = dtype.fields[name][:2]
-            if field_dtype.subdtype is not None:
-                base, shape = field_dtype.subdtype
-                cleaned: Any = (self._zarr_dtype(base, where), shape)
-            else:
-                cleaned = self._zarr_dtype(field_dtype, where)
-            if cleaned is str:
-                raise UnsupportedFeature(f"{where}: compound types with variable-length strings have no Zarr form")
-            fields[name] = (cleaned, offset)
-        return np.dtype(
-            {
-                "names": list(fields),
-                "formats": [np.dtype(field[0]) for field in fields.values()],
-                "offsets": [field[1] for field in fields.values()],
-                "itemsize": dtype.itemsize,
-            }
-        )
-
-    def _attributes(self, node: Any, where: str, dtype: np.dtype | type[str] | None = None) -> dict[str, Any]:
-        """The attributes of the group or dataset ``node`` as JSON values, without the hidden ones.
-
-        An attribute that h5py cannot read or JSON cannot hold (references) is left out with a warning.
-        """
-        attributes: dict[str, Any] = {}
-        for name in node.attrs:
-            if name in HIDDEN_ATTRIBUTES:
-                continue
-            try:
-                value = node.attrs[name]
-                typed = dtype is not None and dtype is not str and not isinstance(value, self._h5py.Empty)
-                if isinstance(value, self._h5py.Empty):
-                    attributes[name] = None
-                elif name == "_FillValue" and typed:
-                    attributes[name] = xarray_fill_value(value, dtype)
-                else:
-                    attributes[name] = json_attribute(value)
-            except (OSError, TypeError, ValueError) as error:
-                warnings.warn(f"{where}: attribute {name!r} is left out: {error}", UserWarning, stacklevel=2)
-        return attributes
 
 
 # -- helpers without state ---------------------------------------------------------------------
@@ -622,22 +550,6 @@ def _padded(values: np.ndarray, shape: tuple[int, ...], spec: ChunkSpec) -> np.n
     block = np.full(shape, spec.fill_value, dtype=spec.dtype)
     block[tuple(slice(0, length) for length in values.shape)] = values
     return block
-
-
-def _has_big_endian_fields(dtype: np.dtype | type[str]) -> bool:
-    if dtype is str or dtype.names is None:
-        return False
-    for name in dtype.names:
-        field = dtype.fields[name][0]
-        base = field.subdtype[0] if field.subdtype else field
-        if base.byteorder == ">" or _has_big_endian_fields(base):
-            return True
-    return False
-
-
-def _fill_value(dataset: Any, dtype: np.dtype) -> Any:
-    """HDF5's fill value of ``dataset`` as a scalar of ``dtype``: what unwritten chunks read as."""
-    return np.asarray(dataset.fillvalue).astype(dtype)[()]
 
 
 def _load_filter_plugins() -> None:
