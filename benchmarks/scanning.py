@@ -10,6 +10,9 @@ libraries start from the same state and peak memory can be read from Linux's VmH
   per-station variables of 20 stations, one of them int16) and one fixed variable, written with
   netCDF4; ``zarrkit.scan`` against ``NetCDF3ToZarr(path, inline_threshold=0).translate()``.
   Both reference every chunk and inline nothing.
+- Scan + save: the HDF5 and NetCDF3 scans again, each followed by writing its references as JSON, as
+  a user of either library does (``zarrkit.save_refs``; kerchunk's documented ``ujson.dumps`` of
+  ``translate()``).
 - Combine: 1,000 small NetCDF4 files of one time step each (``temperature`` of 20 x 40 float32,
   deflated, with ``time``, ``lat`` and ``lon`` coordinates), each scanned once by each library's own
   scanner with kerchunk's default inline threshold of 500 bytes (so both inline the coordinates and
@@ -55,6 +58,7 @@ from typing import Any
 import h5py
 import netCDF4
 import numpy as np
+import ujson
 from kerchunk.combine import MultiZarrToZarr
 from kerchunk.netCDF3 import NetCDF3ToZarr
 
@@ -269,17 +273,24 @@ def measured() -> Iterator[dict[str, float]]:
     outcome["memory"] = process_status_bytes("VmHWM") - baseline
 
 
-def scan_in_this_process(library: str, path: str) -> dict[str, float]:
-    """Scan the file at ``path`` (HDF5 or NetCDF3, by its suffix) with ``library``; its seconds, its
-    memory rise and the number of chunk references it made."""
+def scan_in_this_process(library: str, path: str, output: str | None = None) -> dict[str, float]:
+    """Scan the file at ``path`` (HDF5 or NetCDF3, by its suffix) with ``library``, and with ``output``
+    also write the references there as JSON (kerchunk's way: ``ujson.dumps`` of ``translate()``);
+    its seconds, its memory rise and the number of chunk references it made."""
     is_hdf5 = path.endswith(".h5")
     with measured() as outcome:
         if library == "zarrkit":
             references: Any = zarrkit.scan(path)
-        elif is_hdf5:
-            references = kerchunk_hdf5(path, inline_threshold=0)["refs"]
+            if output is not None:
+                zarrkit.save_refs(references, output)
         else:
-            references = NetCDF3ToZarr(path, inline_threshold=0).translate()["refs"]
+            if is_hdf5:
+                translated = kerchunk_hdf5(path, inline_threshold=0)
+            else:
+                translated = NetCDF3ToZarr(path, inline_threshold=0).translate()
+            if output is not None:
+                Path(output).write_text(ujson.dumps(translated))
+            references = translated["refs"]
     outcome["chunks"] = chunk_count(references)
     return outcome
 
@@ -628,6 +639,17 @@ def run_scanning(arguments: argparse.Namespace) -> int:
         local_results += run_local_case(
             netcdf3_label, lambda library: ["scan", library, str(netcdf3_path)], netcdf3_chunks, repeat
         )
+        for label, path, chunks in (
+            (hdf5_label, hdf5_path, hdf5_chunks),
+            (netcdf3_label, netcdf3_path, netcdf3_chunks),
+        ):
+            output = str(directory / f"{path.stem}-refs.json")
+            local_results += run_local_case(
+                f"{label} + save JSON",
+                lambda library, path=path, output=output: ["scan", library, str(path), output],
+                chunks,
+                repeat,
+            )
         local_results += run_local_case(
             combine_label, lambda library: ["combine", library, str(inputs)], file_count, repeat
         )
@@ -669,9 +691,9 @@ def run_scanning(arguments: argparse.Namespace) -> int:
 
 
 def _worker_main(argv: Sequence[str]) -> int:
-    command, library, path = argv
+    command, library, path, *output = argv
     if command == "scan":
-        outcome = scan_in_this_process(library, path)
+        outcome = scan_in_this_process(library, path, *output)
     else:
         outcome = combine_in_this_process(library, path)
     print(json.dumps(outcome))

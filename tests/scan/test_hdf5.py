@@ -471,6 +471,12 @@ def test_every_layout_and_type_reads_as_h5py_reads(layouts_path: Path, zarr_form
     assert chunk_entries(refs, "never_chunked") == {} and chunk_entries(refs, "never_contiguous") == {}
     assert len(chunk_entries(refs, "partial")) == 2  # chunks 2 and 3 of 10
     assert zarrkit.open_array(refs, path="partial").fill_value == -5
+    # Datasets whose every chunk is written are held as chunk tables; a partly written one and inline
+    # data cannot be.
+    tables = refs.chunk_tables
+    assert {"contiguous", "big_endian", "compound", "scalar", "unlimited"} <= set(tables)
+    assert not {"partial", "compact", "vlen_strings"} & set(tables)
+    assert len(tables["big_endian"]) == 3 * 2 and tables["big_endian"].offsets.min() > 0
     assert zarrkit.open_array(refs, path="never_chunked").fill_value == 2.5
     compound = zarrkit.open_array(refs, path="compound")
     assert compound.fill_value["value"] == 9.0

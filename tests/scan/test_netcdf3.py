@@ -198,6 +198,9 @@ def test_record_variables_get_one_chunk_per_record(netcdf4_file: Path) -> None:
     # The records of all five record variables interleave: 8 + 60 + (1 + 3) + (6 + 2) + 4 bytes.
     assert strides == {8 + X * Y * 4 + 4 + 8 + NAME_LENGTH}
     assert f"temperature/{RECORDS}.0.0" not in references
+    # Held as columns, not one object per record.
+    table = references.chunk_tables["temperature"]
+    assert len(table) == RECORDS and list(table.lengths) == [X * Y * 4] * RECORDS
 
 
 def test_non_record_variables_are_one_chunk_by_default(netcdf4_file: Path) -> None:

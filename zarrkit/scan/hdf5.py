@@ -475,6 +475,14 @@ class _Scanner:
                 f"{int(offsets[index])}, but {self._source.url!r} has {self._source.size} bytes (truncated file?)"
             )
         url, threshold, source = self._source.url, self._inline_threshold, self._source
+        grid = self._builder.chunk_grid(variable.path)
+        if len(offsets) == math.prod(grid) and (sizes >= threshold).all():
+            # Every chunk is written and none is inlined: the references fit in a chunk table.
+            numbers = np.ravel_multi_index(tuple(coords.T), grid) if grid else np.zeros(1, dtype=np.int64)
+            order = np.argsort(numbers)
+            if np.array_equal(numbers[order], np.arange(len(numbers))):
+                self._builder.add_chunk_table(variable.path, url, offsets[order], sizes[order])
+                return
         add_chunk = self._builder.add_chunk
         for chunk_coords, offset, size in zip(coords.tolist(), offsets.tolist(), sizes.tolist(), strict=True):
             entry = source.read_range(offset, size) if size < threshold else Reference(url, offset, size)

@@ -83,14 +83,20 @@ class ReferenceBuilder:
         # Scanners add millions of chunks: the path was checked once, when the array was added.
         self.references[self._chunk_key_prefixes[path] + self._arrays[path].chunk_key(chunk_coords)] = entry
 
+    def chunk_grid(self, path: str) -> tuple[int, ...]:
+        """The number of chunks along each dimension of the array at ``path``."""
+        return self._grid(path).grid
+
+    def _grid(self, path: str) -> ChunkGrid:
+        metadata = self._arrays[path]
+        return ChunkGrid.of_array(normalize_path(path), metadata.shape, metadata.chunks, metadata.chunk_key_encoding)
+
     def add_chunk_table(self, path: str, url: str, offsets: np.ndarray, lengths: np.ndarray) -> None:
         """Point every chunk of the array at ``path`` at ``lengths[n]`` bytes from ``offsets[n]`` of
         ``url``, where ``n`` numbers the chunks in C order over the chunk grid. The references are
         held as columns (a :class:`~zarrkit.refs.chunk_table.ChunkTable`), which costs a scanner
         nothing per chunk. Raises ReferenceError when the columns do not hold one value per chunk."""
-        metadata = self._arrays[path]
-        grid = ChunkGrid.of_array(normalize_path(path), metadata.shape, metadata.chunks, metadata.chunk_key_encoding)
-        self.references.add_chunk_table(ChunkTable(grid, url, offsets, lengths))
+        self.references.add_chunk_table(ChunkTable(self._grid(path), url, offsets, lengths))
 
     def _add_documents(self, path: str, documents: dict[str, Any]) -> None:
         for name, document in documents.items():
