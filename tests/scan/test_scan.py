@@ -51,7 +51,7 @@ def test_a_batch_keeps_going_past_failures(netcdf3_files: list[Path], tmp_path: 
     assert list(results.references) == [str(netcdf3_files[0]), str(netcdf3_files[2])]
     assert isinstance(results.failures[str(missing)], StoreError)
     assert sorted(done for done, _, _ in calls) == [1, 2, 3] and all(total == 3 for _, total, _ in calls)
-    assert all(cost.requests >= 2 and cost.bytes_read > 0 for cost in results.costs.values())
+    assert all(cost.requests >= 1 and cost.bytes_read > 0 for cost in results.costs.values())
 
 
 def test_the_command_merges_inputs_under_their_names(netcdf3_files: list[Path], tmp_path: Path, capsys) -> None:

@@ -264,6 +264,20 @@ def test_byte_ranges(fill, byte_range: ByteRange) -> None:
     assert sync(store.get("blob", byte_range)) == sliced(BLOB, byte_range)
 
 
+def test_get_with_size_reads_a_range_and_the_whole_size(fill) -> None:
+    store = fill({"blob": BLOB, "empty": b""})
+    for byte_range in [*RANGES.values(), None]:
+        expected = BLOB if byte_range is None else sliced(BLOB, byte_range)
+        assert sync(store.get_with_size("blob", byte_range)) == (expected, len(BLOB)), byte_range
+    # Again: a caching store now answers the bytes from its cache (and the size from its inner store).
+    assert sync(store.get_with_size("blob", (10, 20))) == (BLOB[10:30], len(BLOB))
+    assert sync(store.get_with_size("empty", (0, 10))) == (b"", 0)
+    assert sync(store.get_with_size("missing", (0, 10))) is None
+    assert sync(store.get_with_size("missing")) is None
+    with pytest.raises(StoreError, match="'blob'"):
+        sync(store.get_with_size("blob", (3, -1)))
+
+
 def test_byte_ranges_agree_with_slicing(subject: StoreUnderTest) -> None:
     sync(subject.writer.set("blob", BLOB))
 

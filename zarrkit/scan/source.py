@@ -1,23 +1,37 @@
 """The file a scanner reads: any path or URL, read through the storage layer with a read-ahead
 block cache, as a seekable binary file object that h5py, tifffile and the parsers here accept.
 
-A scanner reads headers, B-tree nodes and tag tables: many small reads close together. Each read
-that misses the cache fetches whole blocks (``block_size``, default 1 MiB) with one ``get_many``,
-so a header parsed in a hundred small reads costs a request or two. The source counts the requests
-and bytes it fetched, so a scan can report what it cost.
+A scanner reads headers, B-tree nodes and tag tables: many small reads close together, and over a
+network each request costs a round trip. So the source reads whole blocks (``block_size``, default
+1 MiB) and keeps the most recently used ones (``cache_blocks``, default 8):
+
+- Opening asks for the first ``first_blocks`` blocks (default 4) and the file's size in one request
+  (``Store.get_with_size``): every format keeps its header at the start, so the header's reads are
+  served from that answer, and a file no larger than those blocks costs exactly one request.
+- A read that misses the block right after the last block fetched is a forward scan (h5py walking
+  a B-tree laid out in order, a TIFF's tag tables one after the other): it fetches twice as many
+  blocks as the fetch before, up to ``cache_blocks // 2``, so a long scan costs few requests while
+  the cache still holds the blocks behind it.
+- Any other miss fetches just the blocks the read needs (one for a small read) and starts the
+  growth again: a jump says nothing about where the next read lands.
+
+Blocks already cached are never fetched again, and each run of adjacent blocks is one request. The
+source counts the requests and bytes it fetched, so a scan can report what it cost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zarrkit.errors import ReferenceError, StoreError, ZarrkitError
 from zarrkit.refs.targets import TargetStores, split_target
 from zarrkit.runtime import sync
+from zarrkit.storage.base import ReadRequest, Store
 
 DEFAULT_BLOCK_SIZE = 1 << 20
 """Bytes fetched per cache block."""
@@ -25,12 +39,18 @@ DEFAULT_BLOCK_SIZE = 1 << 20
 DEFAULT_CACHE_BLOCKS = 8
 """Blocks kept in the cache (the least recently used one goes first)."""
 
+DEFAULT_FIRST_BLOCKS = 4
+"""Blocks read when the file is opened, in the same request that learns its size."""
+
 
 class ScanSource(io.RawIOBase):
     """The file at ``url`` as a read-only, seekable binary file that reads through the storage layer.
 
-    ``storage_options`` go to the store of the URL. Raises StoreError naming the URL when the file
-    does not exist or cannot be read (at open: its size is asked for once).
+    ``storage_options`` go to the store of the URL; ``block_size``, ``cache_blocks`` and
+    ``first_blocks`` tune the cache (see the module notes; the first read takes at most
+    ``cache_blocks`` blocks). ``requests`` and ``bytes_read`` count what the source fetched. Raises
+    StoreError naming the URL for a tuning value that is not positive, and when the file does not
+    exist or cannot be read (at open: its first blocks and size are read in one request).
     """
 
     def __init__(
@@ -40,28 +60,48 @@ class ScanSource(io.RawIOBase):
         storage_options: Mapping[str, Any] | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
         cache_blocks: int = DEFAULT_CACHE_BLOCKS,
+        first_blocks: int = DEFAULT_FIRST_BLOCKS,
     ) -> None:
         super().__init__()
         self.url = os.fsdecode(url)
-        if block_size <= 0 or cache_blocks <= 0:
-            raise StoreError(f"block_size and cache_blocks must be positive for {self.url!r}")
+        if block_size <= 0 or cache_blocks <= 0 or first_blocks <= 0:
+            raise StoreError(f"block_size, cache_blocks and first_blocks must be positive for {self.url!r}")
         self.block_size = block_size
         self.cache_blocks = cache_blocks
+        self.requests = 0
+        self.bytes_read = 0
+        self._position = 0
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        # The growing read-ahead: where a forward scan's next miss lands, and how many blocks the
+        # last fetch took.
+        self._next_sequential = 0
+        self._previous_fetch = 0
         protocol, _, _ = split_target(self.url)
         self._targets = TargetStores(target_options={protocol: dict(storage_options or {})})
         try:
             self._store, self._key = self._targets.resolve(self.url)
-            size = sync(self._store.getsize(self._key))
+            self.size = self._open(min(first_blocks, cache_blocks))
         except ReferenceError as error:
+            self._targets.close()
             raise StoreError(str(error)) from error
-        if size is None:
-            raise StoreError(f"{self.url!r} does not exist")
-        self.size = size
+        except BaseException:
+            self._targets.close()
+            raise
         self._blocking_reader = self._store.blocking_reader()
-        self.requests = 1  # the size request
-        self.bytes_read = 0
-        self._position = 0
-        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+
+    def _open(self, first_blocks: int) -> int:
+        """Read the first blocks into the cache and return the file's size, with one request."""
+        first_read = first_blocks * self.block_size
+        answer = sync(self._store.get_with_size(self._key, (0, first_read)))
+        if answer is None:
+            raise StoreError(f"{self.url!r} does not exist")
+        data, size = answer
+        self.requests = 1
+        if len(data) != min(first_read, size):
+            raise StoreError(f"reading {self.url!r}: got {len(data)} bytes of its first {first_read}, but it has {size}")
+        self._cache_run(0, data)
+        self._next_sequential = self._previous_fetch = -(-len(data) // self.block_size)
+        return size
 
     def __repr__(self) -> str:
         return f"ScanSource({self.url!r}, {self.size} bytes)"
@@ -104,7 +144,9 @@ class ScanSource(io.RawIOBase):
         for index in range(first, last + 1):
             if index in self._blocks:
                 self._blocks.move_to_end(index)
-        self._fetch([index for index in range(first, last + 1) if index not in self._blocks])
+        missing = [index for index in range(first, last + 1) if index not in self._blocks]
+        if missing:
+            self._fetch(missing + self._read_ahead(missing, last))
         pieces = []
         for index in range(first, last + 1):
             block = self._blocks[index]
@@ -116,28 +158,60 @@ class ScanSource(io.RawIOBase):
             self._blocks.popitem(last=False)
         return b"".join(pieces)
 
+    def _read_ahead(self, missing: list[int], last: int) -> list[int]:
+        """The blocks after ``last`` to fetch with the ``missing`` blocks of a read ending in block ``last``."""
+        if missing[0] != self._next_sequential or missing[-1] != last:
+            return []
+        wanted = min(2 * self._previous_fetch, max(self.cache_blocks // 2, 1)) - len(missing)
+        block_count = -(-self.size // self.block_size)
+        ahead: list[int] = []
+        index = last + 1
+        # Stop at a cached block: fetching past it would cost a second request.
+        while len(ahead) < wanted and index < block_count and index not in self._blocks:
+            ahead.append(index)
+            index += 1
+        return ahead
+
     def _fetch(self, indexes: list[int]) -> None:
-        if not indexes:
-            return
-        requests = [(self._key, (index * self.block_size, self.block_size)) for index in indexes]
+        """Fetch the blocks ``indexes`` (ascending, none cached): one request per run of adjacent blocks."""
+        runs: list[list[int]] = []
+        for index in indexes:
+            if runs and index == runs[-1][-1] + 1:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        requests = [(self._key, (run[0] * self.block_size, len(run) * self.block_size)) for run in runs]
         try:
             if self._blocking_reader is not None:
-                blocks = self._blocking_reader(requests)  # local files: read in this thread
+                values = self._blocking_reader(requests)  # local files: read in this thread
             else:
-                blocks = sync(self._store.get_many(requests))
+                values = sync(_get_each(self._store, requests))
         except ZarrkitError as error:
             raise StoreError(f"reading {self.url!r}: {error}") from error
-        # Adjacent blocks travel in one request (object stores merge adjacent ranges).
-        self.requests += 1 + sum(1 for before, after in zip(indexes, indexes[1:]) if after != before + 1)
-        for index, block in zip(indexes, blocks, strict=True):
-            expected = min(self.block_size, self.size - index * self.block_size)
-            if block is None or len(block) != expected:
+        self.requests += len(runs)
+        for run, value in zip(runs, values, strict=True):
+            expected = min((run[-1] + 1) * self.block_size, self.size) - run[0] * self.block_size
+            if value is None or len(value) != expected:
                 raise StoreError(f"reading {self.url!r}: the file changed or shrank while it was scanned")
-            self.bytes_read += len(block)
-            self._blocks[index] = block
+            self._cache_run(run[0], value)
+        self._next_sequential = indexes[-1] + 1
+        self._previous_fetch = len(indexes)
+
+    def _cache_run(self, first: int, data: bytes) -> None:
+        """Cache ``data``, read from the start of block ``first``, as blocks, and count its bytes."""
+        self.bytes_read += len(data)
+        for start in range(0, len(data), self.block_size):
+            self._blocks[first + start // self.block_size] = data[start : start + self.block_size]
 
     def close(self) -> None:
         """Drop the cache and close the store."""
         self._blocks.clear()
         self._targets.close()
         super().close()
+
+
+async def _get_each(store: Store, requests: Sequence[ReadRequest]) -> list[bytes | None]:
+    # One get per run rather than one get_many: a store that coalesces a batch (ObjectStore merges
+    # ranges up to 1 MiB apart) would fetch the cached blocks between the runs again, and the
+    # request and byte counts would no longer be what went over the wire.
+    return list(await asyncio.gather(*(store.get(key, byte_range) for key, byte_range in requests)))

@@ -138,6 +138,30 @@ class Store(ABC):
         value = await self.get(key)
         return None if value is None else len(value)
 
+    async def get_with_size(self, key: str, byte_range: ByteRange | None = None) -> tuple[bytes, int] | None:
+        """The bytes of ``byte_range`` of ``key`` (clipped at the end, as :meth:`get` clips) and the size
+        of the whole value, or ``None`` if the key is missing.
+
+        A reader that needs both (the header of a file and how far it reaches) asks once; stores that
+        learn the size from the read itself (object stores) answer with one request. This default asks
+        :meth:`getsize`, then :meth:`get`. Raises as :meth:`get` does, and StoreError if the value
+        changes between the two calls.
+        """
+        check_byte_range(key, byte_range)
+        size = await self.getsize(key)
+        if size is None:
+            return None
+        value = await self.get(key, byte_range)
+        if value is None:
+            return None
+        start, stop = resolve_byte_range(byte_range, size)
+        if len(value) != stop - start:
+            raise StoreError(
+                f"reading {key!r} from {self!r}: its size changed while it was read ({size} bytes, then "
+                f"{len(value)} bytes for range {byte_range!r})"
+            )
+        return value, size
+
     @abstractmethod
     async def list(self, prefix: str = "") -> list[str]:
         """Every key that starts with ``prefix``, sorted."""
@@ -252,6 +276,11 @@ class ReadOnlyView(Store):
     async def getsize(self, key: str) -> int | None:
         """The size of the value at ``key`` in bytes, or ``None`` if it is missing."""
         return await self.store.getsize(key)
+
+    async def get_with_size(self, key: str, byte_range: ByteRange | None = None) -> tuple[bytes, int] | None:
+        """The bytes of ``byte_range`` of ``key`` and the whole value's size, from the viewed store
+        (one request where it manages one); ``None`` if missing. Raises as that store does."""
+        return await self.store.get_with_size(key, byte_range)
 
     async def list(self, prefix: str = "") -> list[str]:
         """Every key of the viewed store that starts with ``prefix``, sorted."""

@@ -32,7 +32,7 @@ from typing import Any
 
 from zarrkit.errors import PermissionDenied, StoreError
 from zarrkit.runtime import run_in_pool
-from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, slice_byte_range
+from zarrkit.storage.base import ByteRange, ReadRequest, Store, check_byte_range, resolve_byte_range, slice_byte_range
 from zarrkit.storage.url import open_store, register_protocol
 
 DEFAULT_MAX_BYTES = 1 << 30
@@ -267,6 +267,28 @@ class CachingStore(Store):
         if to_store:
             await run_in_pool(self._store_all, to_store, writes_before)
         return values
+
+    async def get_with_size(self, key: str, byte_range: ByteRange | None = None) -> tuple[bytes, int] | None:
+        """The bytes of ``byte_range`` of ``key`` and the whole value's size; ``None`` if it is missing.
+
+        The size always comes from the inner store: a cached range costs the inner store's size
+        request, a miss its ``get_with_size`` (whose bytes are then cached). A cached range whose
+        length disagrees with the size is not served. Raises as the inner store does.
+        """
+        check_byte_range(key, byte_range)
+        cached = (await run_in_pool(self._lookup_all, [(key, byte_range)]))[0]
+        if cached is not None:
+            size = await self.inner.getsize(key)
+            if size is None:
+                return None
+            start, stop = resolve_byte_range(byte_range, size)
+            if len(cached) == stop - start:
+                return cached, size
+        writes_before = self._writes
+        fetched = await self.inner.get_with_size(key, byte_range)
+        if fetched is not None:
+            await run_in_pool(self._store_all, [(key, byte_range, fetched[0])], writes_before)
+        return fetched
 
     async def exists(self, key: str) -> bool:
         """True if ``key`` holds a value in the inner store."""

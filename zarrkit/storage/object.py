@@ -13,6 +13,8 @@ bytes skipped). Each store runs at most ``max_concurrency`` requests at a time p
 (default :data:`DEFAULT_MAX_CONCURRENCY` = 32). Ranges are validated and resolved here, never handed
 to obstore's ``get_ranges`` (which panics on a range past the end of an object): a range that starts
 past the end, or any range of an empty object, reads as ``b""`` after a HEAD request shows the size.
+``get_with_size`` takes the object's size from the GET answer itself, so a reader that needs a
+range and the size (a scanner opening a file) pays one request, not a HEAD and a GET.
 
 What each answer becomes, on every backend (S3, GCS, Azure, HTTP):
 
@@ -331,8 +333,30 @@ class ObjectStore(Store):
         fetched = await self._fetch(key, byte_range)
         results[position] = None if fetched is None else bytes(fetched)
 
+    async def get_with_size(self, key: str, byte_range: ByteRange | None = None) -> tuple[bytes, int] | None:
+        """The bytes of ``byte_range`` of ``key`` (clipped at the end) and the object's size, from one GET
+        (the answer carries the size); ``None`` if the key is missing. A zero-length range, and a range
+        the server refuses because it lies past the end, cost a HEAD instead or as well. Raises as
+        :meth:`get` does."""
+        self._check_key(key)
+        check_byte_range(key, byte_range)
+        if byte_range is not None and byte_range[1] == 0:
+            size = await self.getsize(key)
+            return None if size is None else (b"", size)
+        fetched = await self._fetch_with_size(key, byte_range)
+        if fetched is None:
+            return None
+        data, size = fetched
+        return bytes(data), size
+
     async def _fetch(self, key: str, byte_range: ByteRange | None) -> Any:
-        """One GET: a buffer holding the bytes of ``byte_range``, or None when the key is missing.
+        """One GET: a buffer holding the bytes of ``byte_range``, or None when the key is missing."""
+        fetched = await self._fetch_with_size(key, byte_range)
+        return None if fetched is None else fetched[0]
+
+    async def _fetch_with_size(self, key: str, byte_range: ByteRange | None) -> tuple[Any, int] | None:
+        """One GET: a buffer holding the bytes of ``byte_range`` and the object's size, or None when the
+        key is missing.
 
         The answer is checked against the range asked for, resolved with the object's size.
         """
@@ -344,7 +368,7 @@ class ObjectStore(Store):
             if size is None:
                 return None
             if size == 0:
-                return b""
+                return b"", 0
             byte_range = (max(size + byte_range[0], 0), None)
         options: dict[str, Any] = {}
         if byte_range is not None:
@@ -380,17 +404,18 @@ class ObjectStore(Store):
                 f"answered bytes {result.range[0]}-{result.range[1]} with {len(data)} bytes of data; "
                 "a short or mismatched response is not data"
             )
-        return data
+        return data, size
 
-    async def _empty_range(self, key: str, byte_range: ByteRange, error: Exception) -> bytes | None:
-        """After a server refused ``byte_range`` of ``key``: the empty value if the range lies outside
-        the object (past its end, or any range of an empty object), None if the key is missing."""
+    async def _empty_range(self, key: str, byte_range: ByteRange, error: Exception) -> tuple[bytes, int] | None:
+        """After a server refused ``byte_range`` of ``key``: the empty value and the object's size if the
+        range lies outside the object (past its end, or any range of an empty object), None if the key
+        is missing."""
         size = await self.getsize(key)
         if size is None:
             return None
         start, stop = resolve_byte_range(byte_range, size)
         if start == stop:
-            return b""
+            return b"", size
         raise self._failure("reading", key, error) from error
 
     async def getsize(self, key: str) -> int | None:
