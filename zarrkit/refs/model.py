@@ -157,7 +157,13 @@ class ReferenceSet(References, MutableMapping[str, Entry]):
             for prefix in self._mounts
         ):
             raise ReferenceError(f"the chunk table of array {path!r} overlaps a mount")
-        for key in [key for key in self._entries if locate({path: table.grid}, key) is not None]:
+        directory, grid = table.grid.directory, table.grid
+        replaced = [
+            key
+            for key in self._entries
+            if key.startswith(directory) and grid.chunk_number(key[len(directory) :]) is not None
+        ]
+        for key in replaced:
             del self._entries[key]
         shared_url = self._urls.setdefault(table.url, table.url)
         if shared_url is not table.url:
