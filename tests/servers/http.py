@@ -19,6 +19,8 @@ import re
 import shutil
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,13 +104,28 @@ class NginxServer:
         return directory, f"{self.url}/{name}"
 
     def requests(self, path_prefix: str) -> list[LoggedRequest]:
-        """The logged requests whose path starts with ``path_prefix`` (``"/test-.../"``)."""
+        """The logged requests whose path starts with ``path_prefix`` (``"/test-.../"``), including
+        every request answered before this call. Raises RuntimeError if the log stops growing."""
+        self._wait_for_earlier_requests()
         found = []
         for line in self.access_log.read_text().splitlines():
             match = _ACCESS_LINE.fullmatch(line)
             if match and match.group(2).startswith(path_prefix):
                 found.append(LoggedRequest(match.group(1), match.group(2), int(match.group(3)), match.group(4)))
         return found
+
+    def _wait_for_earlier_requests(self) -> None:
+        # nginx writes a request's log line just after the client has its answer, so a test that
+        # reads the log at once can miss the last line. nginx runs one worker, which handles requests
+        # in turn: once a marker request sent now is logged, every earlier request is logged too.
+        marker = f"/log-marker-{uuid.uuid4().hex}"
+        with contextlib.suppress(urllib.error.HTTPError):  # the marker path does not exist: 404
+            urllib.request.urlopen(self.url + marker, timeout=10).close()
+        deadline = time.monotonic() + 10
+        while marker not in self.access_log.read_text():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not log {marker} within 10 s")
+            time.sleep(0.002)
 
 
 def quick_retries() -> dict:
