@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -47,15 +46,20 @@ def test_an_interrupted_sync_cancels_its_work():
     # A real SIGINT, as Ctrl-C sends: the wait in sync() is interrupted in the main thread.
     assert threading.current_thread() is threading.main_thread()
     finished: list[bool] = []
+    cancelled = threading.Event()
 
     async def slow_write():
-        await asyncio.sleep(0.5)
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         finished.append(True)
 
     threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
         sync(slow_write())
-    time.sleep(0.8)
+    assert cancelled.wait(timeout=10)
     assert finished == []
 
 

@@ -46,7 +46,7 @@ def test_reads_seeks_and_clips_like_a_file(file_path: Path) -> None:
 
 
 def test_opening_reads_the_first_blocks_and_the_size_in_one_request(file_path: Path) -> None:
-    with ScanSource(file_path, block_size=1024, cache_blocks=8) as source:
+    with ScanSource(file_path, block_size=1024, cache_blocks=8, first_blocks=4) as source:
         assert source.size == len(CONTENT)
         assert (source.requests, source.bytes_read) == (1, 4 * 1024)  # the first 4 blocks
         for offset in range(0, 4096, 16):
@@ -60,7 +60,7 @@ def test_a_file_no_larger_than_the_first_blocks_costs_one_request(tmp_path: Path
     content = os.urandom(3000)
     path = tmp_path / "small.bin"
     path.write_bytes(content)
-    with ScanSource(path, block_size=1024) as source:
+    with ScanSource(path, block_size=1024, first_blocks=3) as source:
         assert source.read() == content
         source.seek(1500)
         assert source.read(700) == content[1500:2200]
@@ -151,6 +151,42 @@ def test_a_read_spanning_cached_blocks_fetches_each_missing_run_once(long_file: 
         assert (source.requests, source.bytes_read) == (6, 8 * 1024)
 
 
+def test_a_long_walk_fetches_ahead_at_once_and_in_long_runs(long_file: Path) -> None:
+    with ScanSource(long_file, block_size=1024, cache_blocks=8) as source:
+        assert (source.requests, source.bytes_read) == (1, 1024)  # block 0
+        source.expect_long_walk()
+        assert (source.requests, source.bytes_read) == (2, 7 * 1024)  # blocks 1-6: all but two of the cache
+        for index in [3, 1, 6, 2]:  # out of order, as h5py starts
+            read_block(source, index)
+        assert source.requests == 2
+        read_block(source, 7)
+        assert (source.requests, source.bytes_read) == (3, 13 * 1024)  # blocks 7-12
+        read_block(source, 13)
+        assert (source.requests, source.bytes_read) == (4, 19 * 1024)  # blocks 13-18
+        read_block(source, 30)  # a jump: just the block
+        assert (source.requests, source.bytes_read) == (5, 20 * 1024)
+
+
+def test_a_long_walk_of_a_small_file_fetches_the_rest_once(file_path: Path) -> None:
+    with ScanSource(file_path, block_size=1024, cache_blocks=8) as source:
+        source.expect_long_walk()
+        assert (source.requests, source.bytes_read) == (2, len(CONTENT))
+        source.expect_long_walk()  # nothing left to fetch
+        assert source.read_range(0, len(CONTENT)) == CONTENT
+        assert source.requests == 2
+
+
+def test_the_first_block_is_never_dropped(long_file: Path) -> None:
+    with ScanSource(long_file, block_size=1024, cache_blocks=2) as source:
+        for index in range(1, 30):
+            read_block(source, index)
+        before = source.requests
+        read_block(source, 0)
+        assert source.requests == before
+        read_block(source, 1)  # long gone
+        assert source.requests == before + 1
+
+
 def test_least_recently_used_blocks_are_dropped(file_path: Path) -> None:
     with ScanSource(file_path, block_size=1024, cache_blocks=2) as source:
         source.read_range(0, 1)
@@ -199,7 +235,7 @@ def test_a_small_file_over_s3_is_one_request(s3_server) -> None:
     content = os.urandom(3000)
     with open_store(url, mode="a", storage_options=s3_server.storage_options) as store:
         sync(store.set("small.bin", content))
-    with ScanSource(f"{url}/small.bin", storage_options=s3_server.storage_options, block_size=1024) as source:
+    with ScanSource(f"{url}/small.bin", storage_options=s3_server.storage_options, block_size=4096) as source:
         assert source.read() == content
         assert (source.size, source.requests, source.bytes_read) == (3000, 1, 3000)
     logged = wait_for_log(lambda: reads_logged_by_moto(s3_server, url.rsplit("/", 1)[1] + "/small.bin"), 1)
@@ -210,7 +246,8 @@ def test_requests_over_s3_are_the_ones_moto_logged(s3_server) -> None:
     url = s3_server.fresh_url()
     with open_store(url, mode="a", storage_options=s3_server.storage_options) as store:
         sync(store.set("long.bin", LONG_CONTENT))
-    with ScanSource(f"{url}/long.bin", storage_options=s3_server.storage_options, block_size=1024) as source:
+    options = s3_server.storage_options
+    with ScanSource(f"{url}/long.bin", storage_options=options, block_size=1024, first_blocks=4) as source:
         for index in [0, 5, 6, 7, 12, 2]:
             read_block(source, index)
         assert source.read_range(1000, 20000) == LONG_CONTENT[1000:21000]
@@ -238,12 +275,12 @@ def test_h5py_reads_a_file_through_it_over_http(tmp_path: Path, nginx_server) ->
     with h5py.File(directory / "data.h5", "w") as file:
         file.create_dataset("v", data=values, chunks=(5, 50))
     size = (directory / "data.h5").stat().st_size
-    source = ScanSource(f"{url}/data.h5", storage_options=nginx_server.storage_options, block_size=4096)
+    source = ScanSource(f"{url}/data.h5", storage_options=nginx_server.storage_options, block_size=16384)
     # h5py holds its lock while the source waits for the I/O loop (see runtime.collector_paused).
     with source, collector_paused():
         with h5py.File(source, "r") as file:
             np.testing.assert_array_equal(file["v"][...], values)
-        assert size <= 4 * 4096  # so the first read holds the whole file
+        assert size <= 16384  # so the first read holds the whole file
         assert (source.requests, source.bytes_read) == (1, size)
     path = "/" + url.rsplit("/", 1)[1] + "/data.h5"
     assert [request.method for request in nginx_server.requests(path)] == ["GET"]

@@ -70,6 +70,10 @@ NON_COORDINATE_PREFIX = "_nc4_non_coord_"
 # The superblock starts at 0 or after a user block of 512 bytes times a power of two.
 _SIGNATURE_OFFSETS = (0, 512, 1024, 2048)
 
+_CHUNKS_PER_INDEX_NODE = 64
+"""Chunks per node of HDF5's (version 1) chunk B-tree: at most 2K, and K is 32 unless the file says
+otherwise."""
+
 
 def is_hdf5(header: bytes) -> bool:
     """True when ``header`` (the first 4096 bytes of a file) holds the HDF5 signature at offset 0 or
@@ -357,8 +361,13 @@ class _Scanner:
     def _reference_chunked(self, variable: _Variable, dtype: np.dtype) -> None:
         dataset, where = variable.dataset, variable.where
         chunks = tuple(dataset.chunks)
-        coords, offsets, sizes, masks = _allocated_chunks(dataset, chunks)
         grid = tuple(math.ceil(length / chunk) for length, chunk in zip(dataset.shape, chunks, strict=True))
+        if math.prod(grid) >= _CHUNKS_PER_INDEX_NODE * self._source.block_count:
+            # HDF5 writes a chunk index's nodes among the chunks as they are written: an index of
+            # at least a node per block has one in nearly every block, and h5py visits them out of
+            # order, so the walk is cheapest read in long runs.
+            self._source.expect_long_walk()
+        coords, offsets, sizes, masks = _allocated_chunks(dataset, chunks)
         # HDF5 keeps chunks beyond a shrunken extent; no read may reach them.
         inside = np.all(coords < np.array(grid, dtype=np.int64), axis=1)
         coords, offsets, sizes, masks = coords[inside], offsets[inside], sizes[inside], masks[inside]

@@ -5,13 +5,17 @@ A scanner reads headers, B-tree nodes and tag tables: many small reads close tog
 network each request costs a round trip. So the source reads whole blocks (``block_size``, default
 1 MiB) and keeps the most recently used ones (``cache_blocks``, default 8):
 
-- Opening asks for the first ``first_blocks`` blocks (default 4) and the file's size in one request
-  (``Store.get_with_size``): every format keeps its header at the start, so the header's reads are
-  served from that answer, and a file no larger than those blocks costs exactly one request.
-- A read that misses the block right after the last block fetched is a forward scan (h5py walking
-  a B-tree laid out in order, a TIFF's tag tables one after the other): it fetches twice as many
-  blocks as the fetch before, up to ``cache_blocks // 2``, so a long scan costs few requests while
-  the cache still holds the blocks behind it.
+- Opening asks for the first ``first_blocks`` blocks (default 1) and the file's size in one request
+  (``Store.get_with_size``): every format keeps its header at the start, so a header's reads are
+  served from that answer, and a file no larger than a block costs exactly one request. The first
+  block is never dropped from the cache: parsers keep coming back to the header.
+- A read that misses the block right after the last block fetched is a forward scan (a TIFF's tag
+  tables one after the other, GRIB messages): it fetches twice as many blocks as the fetch before,
+  up to ``cache_blocks // 2``, so a long scan costs few requests while the cache still holds the
+  blocks behind it.
+- A scanner that will read through most of the file says so (:meth:`ScanSource.expect_long_walk`):
+  h5py walking a chunk index that lies among the chunks, in no order at first. The source then
+  fetches the next blocks at once, and forward misses fetch up to ``cache_blocks - 2`` blocks.
 - Any other miss fetches just the blocks the read needs (one for a small read) and starts the
   growth again: a jump says nothing about where the next read lands.
 
@@ -39,7 +43,7 @@ DEFAULT_BLOCK_SIZE = 1 << 20
 DEFAULT_CACHE_BLOCKS = 8
 """Blocks kept in the cache (the least recently used one goes first)."""
 
-DEFAULT_FIRST_BLOCKS = 4
+DEFAULT_FIRST_BLOCKS = 1
 """Blocks read when the file is opened, in the same request that learns its size."""
 
 
@@ -76,6 +80,7 @@ class ScanSource(io.RawIOBase):
         # last fetch took.
         self._next_sequential = 0
         self._previous_fetch = 0
+        self._longest_fetch = max(cache_blocks // 2, 1)
         protocol, _, _ = split_target(self.url)
         self._targets = TargetStores(target_options={protocol: dict(storage_options or {})})
         try:
@@ -153,24 +158,45 @@ class ScanSource(io.RawIOBase):
             start = max(offset - index * self.block_size, 0)
             end = min(stop - index * self.block_size, len(block))
             pieces.append(block[start:end])
-        # Evict only now, so a read longer than the cache still finds every block it needs.
-        while len(self._blocks) > max(self.cache_blocks, last - first + 1):
-            self._blocks.popitem(last=False)
+        # Evict only now, so a read longer than the cache still finds every block it needs. Block 0
+        # stays: every format keeps its header there, and parsers come back to it.
+        excess = len(self._blocks) - max(self.cache_blocks, last - first + 1)
+        for index in [index for index in self._blocks if index != 0][: max(excess, 0)]:
+            del self._blocks[index]
         return b"".join(pieces)
 
     def _read_ahead(self, missing: list[int], last: int) -> list[int]:
         """The blocks after ``last`` to fetch with the ``missing`` blocks of a read ending in block ``last``."""
         if missing[0] != self._next_sequential or missing[-1] != last:
             return []
-        wanted = min(2 * self._previous_fetch, max(self.cache_blocks // 2, 1)) - len(missing)
-        block_count = -(-self.size // self.block_size)
+        wanted = min(2 * self._previous_fetch, self._longest_fetch) - len(missing)
         ahead: list[int] = []
         index = last + 1
         # Stop at a cached block: fetching past it would cost a second request.
-        while len(ahead) < wanted and index < block_count and index not in self._blocks:
+        while len(ahead) < wanted and index < self.block_count and index not in self._blocks:
             ahead.append(index)
             index += 1
         return ahead
+
+    @property
+    def block_count(self) -> int:
+        """The number of blocks the file spans (the last one may be short)."""
+        return -(-self.size // self.block_size)
+
+    def expect_long_walk(self) -> None:
+        """Tell the source that the scan will read on through most of the file, not in order at
+        first (h5py walking a chunk index that lies among the chunks it describes): fetch the blocks
+        after the ones read so far now, in one request, and from then on let a forward scan's misses
+        fetch all but two of the cache's blocks at once (two stay for the blocks the walk keeps
+        coming back to). Only the first call fetches. Raises StoreError as reads do."""
+        longest = max(self.cache_blocks - 2, 1)
+        if self._longest_fetch == longest:
+            return
+        self._longest_fetch = longest
+        stop = min(self._next_sequential + longest, self.block_count)
+        ahead = [index for index in range(self._next_sequential, stop) if index not in self._blocks]
+        if ahead:
+            self._fetch(ahead)
 
     def _fetch(self, indexes: list[int]) -> None:
         """Fetch the blocks ``indexes`` (ascending, none cached): one request per run of adjacent blocks."""
