@@ -46,9 +46,9 @@ def test_chunk_numbers_outside_the_grid_are_none() -> None:
 
 
 def test_grid_errors_name_the_array() -> None:
-    with pytest.raises(MetadataError, match="array 'x'.*differ in length"):
+    with pytest.raises(MetadataError, match=r"array 'x'.*has 1 dimensions but shape \(10, 7\) has 2"):
         ChunkGrid.of_array("x", (10, 7), (3,), V2_DOT)
-    with pytest.raises(MetadataError, match="array 'x'.*zero"):
+    with pytest.raises(MetadataError, match=r"array 'x': chunk_shape\[0\] is 0 but shape\[0\] is 10"):
         ChunkGrid.of_array("x", (10,), (0,), V2_DOT)
 
 

@@ -484,7 +484,7 @@ def test_a_record_file_that_is_not_parquet_or_too_short_is_refused(tmp_path: Pat
         ({"metadata": {"x/.zarray": {"chunks": [1]}}, "record_size": 10}, r"key 'x/\.zarray'.*'shape'"),
         (
             {"metadata": {"x/.zarray": {"shape": [2, 2], "chunks": [1]}}, "record_size": 10},
-            r"key 'x/\.zarray'.*differ in length",
+            r"key 'x/\.zarray'.*has 1 dimensions but shape \(2, 2\) has 2",
         ),
     ],
 )

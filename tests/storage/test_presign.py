@@ -271,6 +271,29 @@ def test_byte_ranges_are_read_and_near_ranges_share_a_request(scripted_http: Scr
     assert len(scripted_http.targets()) == 1
 
 
+def test_a_range_and_the_size_come_in_one_request(nginx_server) -> None:
+    directory, url = nginx_server.fresh_directory()
+    data = os.urandom(1000)
+    (directory / "blob").write_bytes(data)
+    (directory / "empty").write_bytes(b"")
+    store = SignedURLStore(lambda key: f"{url}/{key}?X-Amz-Signature=s3cr3t", **QUICK)
+    calls = [
+        (store.get_with_size("blob", (10, 20)), (data[10:30], 1000)),
+        (store.get_with_size("blob", (995, 100)), (data[995:], 1000)),  # clipped at the end
+        (store.get_with_size("blob", (1005, 10)), (b"", 1000)),  # past the end: 416 names the size
+        (store.get_with_size("blob", (-3, None)), (data[-3:], 1000)),
+        (store.get_with_size("blob"), (data, 1000)),
+        (store.get_with_size("empty", (0, 10)), (b"", 0)),
+        (store.get_with_size("missing", (0, 10)), None),
+        (store.getsize("blob"), 1000),
+        (store.getsize("empty"), 0),
+        (store.getsize("missing"), None),
+    ]
+    for call, expected in calls:
+        assert sync(call) == expected
+    assert [request.method for request in nginx_server.requests("/" + directory.name + "/")] == ["GET"] * len(calls)
+
+
 @pytest.mark.parametrize("max_concurrency", [1, 3])
 def test_requests_run_concurrently_under_the_bound(scripted_http: ScriptedHTTPServer, max_concurrency: int) -> None:
     scripted_http.objects.update({f"/k{number}": b"v" for number in range(8)})

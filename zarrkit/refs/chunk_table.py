@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zarrkit.core.chunk_grid import RegularChunkGrid
 from zarrkit.errors import MetadataError, ReferenceError
 from zarrkit.metadata import ChunkKeyEncoding
 from zarrkit.refs.reference import Reference
@@ -42,16 +43,11 @@ class ChunkGrid:
         Raises MetadataError, naming ``path``, when shape and chunks differ in length or a chunk
         extent is 0 where the array's is not.
         """
-        if len(shape) != len(chunks):
-            raise MetadataError(f"array {path!r}: shape {list(shape)} and chunks {list(chunks)} differ in length")
-        grid = []
-        for extent, chunk in zip(shape, chunks):
-            if chunk == 0 and extent != 0:
-                raise MetadataError(
-                    f"array {path!r}: chunk shape {list(chunks)} is zero where the shape {list(shape)} is not"
-                )
-            grid.append(0 if extent == 0 else -(-extent // chunk))
-        return cls(path, tuple(grid), encoding)
+        try:
+            grid = RegularChunkGrid(shape, chunks).grid_shape
+        except MetadataError as error:
+            raise MetadataError(f"array {path!r}: {error}") from None
+        return cls(path, grid, encoding)
 
     @property
     def directory(self) -> str:

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from zarrkit.core.chunk_grid import RegularChunkGrid
 from zarrkit.errors import ReferenceError
 from zarrkit.metadata import ArrayMetadata
 from zarrkit.refs.load import ReferencesLike, is_json_url
@@ -367,7 +368,7 @@ class _ArrayPlan:
 
     @property
     def grid(self) -> tuple[int, ...]:
-        return tuple(-(-extent // chunk) if chunk else 0 for extent, chunk in zip(self.shape, self.chunks))
+        return RegularChunkGrid(self.shape, self.chunks).grid_shape
 
 
 @dataclass(frozen=True)

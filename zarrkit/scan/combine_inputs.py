@@ -21,6 +21,7 @@ import numpy as np
 
 from zarrkit.codecs.pipeline import chunk_spec, pipeline_for
 from zarrkit.core.array import Array
+from zarrkit.core.chunk_grid import RegularChunkGrid
 from zarrkit.errors import MetadataError, NodeNotFound, ReferenceError
 from zarrkit.metadata import METADATA_KEYS, ArrayMetadata, GroupMetadata, NodeMetadata, join_path, parse_node
 from zarrkit.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
@@ -277,7 +278,7 @@ def chunks_by_array(loaded: LoadedInput, paths: Sequence[str]) -> dict[str, tupl
     for path in paths:
         metadata = arrays[path].metadata
         array_keys = keys_of[path]
-        grid = chunk_grid(metadata)
+        grid = RegularChunkGrid(metadata.shape, metadata.chunks).grid_shape
         coordinates = _decode_names([key[len(path) + 1 :] for key in array_keys], metadata, grid)
         if coordinates is None:  # a malformed or out-of-grid name: look at each to name it
             for key in array_keys:
@@ -294,11 +295,6 @@ def _stray_key(loaded: LoadedInput, key: str) -> ReferenceError:
         f"{loaded.label}: key {key!r} is neither metadata nor a chunk key inside the grid of one of its arrays "
         f"({sorted(loaded.structure.arrays)})"
     )
-
-
-def chunk_grid(metadata: ArrayMetadata) -> tuple[int, ...]:
-    """The number of chunks along each dimension of the array ``metadata`` describes."""
-    return tuple(-(-extent // chunk) if chunk else 0 for extent, chunk in zip(metadata.shape, metadata.chunks))
 
 
 @functools.lru_cache(maxsize=64)
@@ -342,7 +338,7 @@ async def read_array_values(
     """
     metadata = info.metadata
     try:
-        if all(extent == 1 for extent in chunk_grid(metadata)):
+        if RegularChunkGrid(metadata.shape, metadata.chunks).nchunks == 1:
             # One chunk, often inline (a coordinate): decoded here, without a store and an engine.
             (entry,) = await loaded.references.lookup([join_path(info.path, metadata.chunk_key((0,) * metadata.ndim))])
             pipeline = pipeline_for(metadata, path=info.path)

@@ -310,6 +310,31 @@ class SignedURLStore(Store):
                 results[position] = value
         return results
 
+    async def getsize(self, key: str) -> int | None:
+        """The size of the value at ``key``, or None when it is missing: one request for its first byte,
+        whose answer says the whole size. Raises as :meth:`get` does."""
+        answer = await self.get_with_size(key, (0, 0))
+        return None if answer is None else answer[1]
+
+    async def get_with_size(self, key: str, byte_range: ByteRange | None = None) -> tuple[bytes, int] | None:
+        """The bytes of ``byte_range`` of ``key`` and the whole value's size, with one signing call and
+        one request (a ranged answer names the size); None when the key is missing. Raises as
+        :meth:`get` does, and StoreError when a ranged answer does not say the size."""
+        check_byte_range(key, byte_range)
+        url = (await self.sign([key]))[key]
+        if url is None:
+            return None
+        if byte_range is None or byte_range[1] is None:
+            whole, size = await self._fetch_with_size(key, url, None)
+            return None if whole is None else (slice_byte_range(whole, byte_range), size)
+        offset, length = byte_range
+        data, size = await self._fetch_with_size(key, url, (offset, offset + length))
+        if data is None:
+            return None
+        if size is None:
+            raise StoreError(f"key {key!r}: {_public_url(url)} answered a range without saying the object's size")
+        return data[:length], size
+
     async def _read_key(self, key: str, url: str, byte_ranges: list[ByteRange | None]) -> list[bytes | None]:
         """The values of ``byte_ranges`` of one object: whole once, or in coalesced blocks."""
         if any(byte_range is None or byte_range[1] is None for byte_range in byte_ranges):
@@ -327,6 +352,12 @@ class SignedURLStore(Store):
 
     async def _fetch(self, key: str, url: str, span: tuple[int, int] | None) -> bytes | None:
         """Bytes ``[start, stop)`` of the object at ``url`` (clipped at its end), or the whole object."""
+        return (await self._fetch_with_size(key, url, span))[0]
+
+    async def _fetch_with_size(
+        self, key: str, url: str, span: tuple[int, int] | None
+    ) -> tuple[bytes | None, int | None]:
+        """:meth:`_fetch`'s bytes, and the whole object's size when the answer says it."""
         headers = dict(self.headers)
         if span is not None:
             # A zero-length range still asks for one byte, so the answer says whether the key exists.
@@ -342,14 +373,14 @@ class SignedURLStore(Store):
             )
         )
         if answer.status == 404:
-            return None
-        if answer.status == 416:
-            return b""
+            return None, None
+        if answer.status == 416:  # the range starts past the end: "bytes */<size>"
+            return b"", _range_total(answer.content_range)
         if answer.status == 200:
             # The server ignored the range and sent the whole object.
-            return answer.body if span is None else answer.body[span[0] :]
+            return (answer.body if span is None else answer.body[span[0] :]), len(answer.body)
         if answer.status == 206 and span is not None:
-            return _checked_partial(key, url, span, answer)
+            return _checked_partial(key, url, span, answer), _range_total(answer.content_range)
         raise StoreError(f"key {key!r}: {_public_url(url)} answered {answer.status}: {answer.body[:300]!r}")
 
     # -- writes and listing -----------------------------------------------------------------------
@@ -365,6 +396,12 @@ class SignedURLStore(Store):
     async def delete(self, key: str) -> None:
         """Raises ReadOnlyError: signed URLs are for reading."""
         self._check_writable(key)
+
+
+def _range_total(content_range: str | None) -> int | None:
+    """The whole size a Content-Range header names ("bytes 0-99/1000" or "bytes */1000"), if any."""
+    total = (content_range or "").strip().rpartition("/")[2]
+    return int(total) if total.isdigit() else None
 
 
 def _checked_partial(key: str, url: str, span: tuple[int, int], answer: _Answer) -> bytes:
