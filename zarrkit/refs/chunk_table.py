@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from zarrkit.core.chunk_grid import RegularChunkGrid
 from zarrkit.errors import MetadataError, ReferenceError
-from zarrkit.metadata import ChunkKeyEncoding
+from zarrkit.metadata import ChunkKeyEncoding, parse_chunk_key_encoding, parse_int_tuple, parse_named_object
 from zarrkit.refs.reference import Reference
 
 
@@ -99,6 +100,51 @@ def locate(grids: Mapping[str, ChunkGrid], key: str) -> tuple[ChunkGrid, int] | 
         if slash < 0:
             return None
         end = slash
+
+
+def _v2_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
+    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
+    chunks = parse_int_tuple(document.get("chunks"), where=where, field="chunks", minimum=1)
+    separator = document.get("dimension_separator", ".")
+    if separator not in (".", "/"):
+        raise ReferenceError(f"{where}: field 'dimension_separator' must be '.' or '/', got {separator!r}")
+    return ChunkGrid.of_array(path, shape, chunks, ChunkKeyEncoding("v2", separator))
+
+
+def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
+    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
+    grid = parse_named_object(document.get("chunk_grid"), where=where, field="chunk_grid")
+    if grid["name"] != "regular":
+        raise ReferenceError(f"{where}: unsupported chunk grid {grid['name']!r} (only 'regular')")
+    chunks = parse_int_tuple(
+        grid["configuration"].get("chunk_shape"), where=where, field="chunk_grid.chunk_shape", minimum=0
+    )
+    if "chunk_key_encoding" not in document:
+        raise ReferenceError(f"{where}: mandatory field 'chunk_key_encoding' is missing")
+    encoding = parse_chunk_key_encoding(document["chunk_key_encoding"], path=path)
+    return ChunkGrid.of_array(path, shape, chunks, encoding)
+
+
+def array_grids(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dict[str, ChunkGrid]:
+    """The arrays that the metadata keys describe, by path: v2 ``.zarray`` and v3 ``zarr.json`` of
+    ``node_type`` array (which wins where a path has both, as in zarr-python).
+
+    Raises ReferenceError naming ``source`` and the key when array metadata lacks or garbles the
+    shape, the chunks or the chunk key encoding.
+    """
+    arrays: dict[str, ChunkGrid] = {}
+    for key, document in metadata.items():
+        path, _, name = key.rpartition("/")
+        where = f"{source}: metadata key {key!r}"
+        try:
+            if name == "zarr.json" and document.get("node_type") == "array":
+                arrays[path] = _v3_array(path, document, where=where)
+            elif name == ".zarray" and metadata.get(f"{path}/zarr.json" if path else "zarr.json") is None:
+                arrays[path] = _v2_array(path, document, where=where)
+        except MetadataError as error:
+            message = str(error)
+            raise ReferenceError(message if message.startswith(where) else f"{where}: {message}") from None
+    return arrays
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,9 +4,11 @@ Files may be compressed with gzip or zstd; loading recognises the compression by
 number, so the name does not matter, and saving picks it from the extension (``.gz``, ``.zst``).
 
 Reference files get large (millions of references), so loading does not build the whole JSON
-document first: the members of the references object are read one by one and added to the
-:class:`ReferenceSet` as they come, and the common ``"key": ["url", offset, length]`` member is
-matched by one regular expression. Peak memory stays below that of ``json.loads`` on the same file.
+document first: the members of the references object are read one by one, and the common
+``"key": ["url", offset, length]`` member is matched by one regular expression. Those members are
+gathered as columns (:class:`_RangeColumns`) rather than as one :class:`Reference` each: an array
+whose every chunk they reference, in one file, becomes a chunk table; the rest become ordinary
+entries. Peak memory stays well below that of ``json.loads`` on the same file.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import gzip
 import json
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
 from numcodecs import Zstd
 
 from zarrkit.errors import ReferenceError, ZarrkitError
+from zarrkit.refs.chunk_table import ChunkGrid, ChunkTable, array_grids
 from zarrkit.refs.model import Reference, ReferenceSet
 from zarrkit.refs.spec import (
     VERSION_1_FIELDS,
@@ -103,12 +108,19 @@ def _rendered(url: str, templates: Mapping[str, Any] | None) -> str:
 
 
 class _ReferenceFileReader:
-    """Reads the JSON text of a reference file member by member, keeping a position in the text."""
+    """Reads the JSON text of a reference file member by member, keeping a position in the text.
 
-    def __init__(self, text: str, where: str) -> None:
+    With ``columns`` (the default), ``"key": ["url", offset, length]`` members are gathered as
+    columns and become chunk tables where they can; without, every member becomes an entry as it
+    is read, which is what a file that repeats a key needs (the last one wins, as in JSON).
+    """
+
+    def __init__(self, text: str, where: str, *, columns: bool = True) -> None:
         self.text = text
         self.where = where
+        self.columns = columns
         self.position = 0
+        self.members_read = 0
         self._decoder = json.JSONDecoder()
 
     def read(self, mount_loader: MountLoader | None) -> ReferenceSet:
@@ -116,24 +128,33 @@ class _ReferenceFileReader:
         top_level = ReferenceSet()  # the members of a version 0 set
         refs = ReferenceSet()  # the members of a version 1 "refs" object
         refs_start: int | None = None
+        refs_columns: _RangeColumns | None = None
         header: dict[str, object] = {}
 
         def read_field(name: str) -> None:
-            nonlocal refs_start
+            nonlocal refs_start, refs_columns
             if name == "refs" and self._next_character() == "{":
                 refs_start = self.position
                 # Templates written before the references (as zarrkit and kerchunk write them) are
                 # rendered as the references are read, so each is built once; later ones are
                 # rendered afterwards by complete_version_1.
                 templates = parse_templates(header["templates"], self.where) if "templates" in header else {}
-                self._read_entries(refs, templates=templates)
+                refs_columns = self._read_entries(refs, templates=templates)
             else:
                 header[name] = self._read_value()
 
         if self._next_character() != "{":
             raise ReferenceError(f"{self.where} does not hold a reference set: its JSON is not an object")
-        self._read_entries(top_level, special_keys=VERSION_1_FIELDS, read_special=read_field)
+        top_level_columns = self._read_entries(top_level, special_keys=VERSION_1_FIELDS, read_special=read_field)
         self._expect_end()
+        # Added only now, when the mounts are known: no chunk table may overlap one.
+        mounts = header.get("mounts")
+        for references, columns in ((top_level, top_level_columns), (refs, refs_columns)):
+            if columns is not None:
+                columns.add_to(references, mounted=mounts if isinstance(mounts, Mapping) else {}, where=self.where)
+        if self.columns and len(top_level) + len(refs) != self.members_read:
+            # A key written twice: read again, entry by entry, so that the last one wins.
+            return _ReferenceFileReader(self.text, self.where, columns=False).read(mount_loader)
         version = spec_version(header, refs_is_object=refs_start is not None, other_keys=top_level, where=self.where)
         if version == 1:
             complete_version_1(refs, header, mount_loader=mount_loader, where=self.where)
@@ -153,21 +174,30 @@ class _ReferenceFileReader:
         special_keys: frozenset[str] = frozenset(),
         read_special: Callable[[str], None] | None = None,
         templates: Mapping[str, Any] | None = None,
-    ) -> None:
+    ) -> _RangeColumns | None:
         """Read the object at the current position into ``references``, handing the values of
-        ``special_keys`` to ``read_special(key)`` instead; URLs are rendered with ``templates``."""
+        ``special_keys`` to ``read_special(key)`` instead; URLs are rendered with ``templates``.
+        With ``self.columns``, the ``"key": [url, offset, length]`` members are returned as columns
+        for the caller to add (once it knows the mounts), the other members added at once."""
         urls: dict[str, str] = {}  # as written -> as rendered, one string object per distinct URL
+        columns = _RangeColumns() if self.columns else None
         for member in self._members(special_keys):
             if isinstance(member, re.Match):
                 key, written_url, offset, length, _ = member.groups()
                 url = urls.get(written_url)
                 if url is None:
                     url = urls[written_url] = _rendered(written_url, templates)
-                references[key] = Reference(url, int(offset), int(length))
+                if columns is None:
+                    references[key] = Reference(url, int(offset), int(length))
+                else:
+                    columns.add(key, url, int(offset), int(length))
             elif member in special_keys:
                 read_special(member)  # type: ignore[misc]
+                continue
             else:
                 references[member] = parse_value(member, self._read_value(), self.where)
+            self.members_read += 1
+        return columns
 
     def _members(self, special_keys: frozenset[str]) -> Iterator[str | re.Match[str]]:
         """The members of the object at the current position, in order.
@@ -231,6 +261,124 @@ class _ReferenceFileReader:
         return ReferenceError(
             f"malformed JSON in {self.where}: {message} at line {line} column {column} (char {position})"
         )
+
+
+class _RangeColumns:
+    """The ``"key": [url, offset, length]`` members of one JSON object, as columns.
+
+    Keys come in runs that share a directory (an array's chunks are written together); the runs
+    are noted as the keys arrive, so that grouping them by array costs nothing per key later.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.urls: list[str] = []  # the same string object for members of the same URL
+        self.offsets = array("q")
+        self.lengths = array("q")
+        self.runs: list[tuple[str, int]] = []  # (directory with its "/", first index)
+        self._directory: str | None = None
+
+    def add(self, key: str, url: str, offset: int, length: int) -> None:
+        """Append one member."""
+        directory = self._directory
+        if directory is None or not key.startswith(directory) or key.find("/", len(directory)) >= 0:
+            self._directory = directory = key[: key.rfind("/") + 1]
+            self.runs.append((directory, len(self.keys)))
+        self.keys.append(key)
+        self.urls.append(url)
+        self.offsets.append(offset)
+        self.lengths.append(length)
+
+    def add_to(self, references: ReferenceSet, *, mounted: Mapping[str, object], where: str) -> None:
+        """Add the members to ``references``: as a chunk table for each array (described by the
+        metadata in ``references``) whose every chunk they point into one file, as single entries
+        otherwise. Arrays under a prefix of ``mounted`` keep single entries (tables and mounts may
+        not overlap)."""
+        if not self.keys:
+            return
+        grids = _array_grids(references, where)
+        ranges_of: dict[str | None, list[range]] = {}  # by array path; None: no array's chunks
+        for (directory, start), (_, stop) in zip(self.runs, [*self.runs[1:], ("", len(self.keys))], strict=True):
+            ranges_of.setdefault(_array_of(directory, grids), []).append(range(start, stop))
+        for path, ranges in ranges_of.items():
+            grid = None if path is None else grids[path]
+            if grid is not None and not any(
+                grid.directory.startswith(prefix) or prefix.startswith(grid.directory) for prefix in mounted
+            ):
+                table = self._table(grid, ranges)
+                if table is not None:
+                    references.add_chunk_table(table)
+                    continue
+            for members in ranges:
+                for index in members:
+                    references[self.keys[index]] = Reference(self.urls[index], self.offsets[index], self.lengths[index])
+
+    def _table(self, grid: ChunkGrid, ranges: list[range]) -> ChunkTable | None:
+        """The chunk table of ``grid`` that the members in ``ranges`` make, or None when they are not
+        one reference per chunk into one file."""
+        count = grid.chunk_count
+        if count == 0 or sum(len(members) for members in ranges) != count:
+            return None
+        url = self.urls[ranges[0].start]
+        if any(self.urls[members.start : members.stop].count(url) != len(members) for members in ranges):
+            return None
+        indexes = np.concatenate([np.arange(members.start, members.stop) for members in ranges])
+        numbers = self._chunk_numbers(grid, indexes)
+        if numbers is None:
+            return None
+        offsets, lengths = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+        offsets[numbers] = np.frombuffer(self.offsets, dtype=np.int64)[indexes]
+        lengths[numbers] = np.frombuffer(self.lengths, dtype=np.int64)[indexes]
+        return ChunkTable(grid, url, offsets, lengths)
+
+    def _chunk_numbers(self, grid: ChunkGrid, indexes: np.ndarray) -> np.ndarray | None:
+        """The chunk number of the key of each member at ``indexes``, or None when one is not a chunk
+        key of ``grid`` or two name the same chunk (``indexes`` has one item per chunk)."""
+        keys = self.keys
+        # Files list an array's chunks in order: compare with the grid's keys, a slice at a time so
+        # that the keys built for the comparison never fill memory.
+        step = 1 << 16
+        for start in range(0, len(indexes), step):
+            stop = min(start + step, len(indexes))
+            if [keys[index] for index in indexes[start:stop].tolist()] != grid.chunk_keys(np.arange(start, stop)):
+                break
+        else:
+            return np.arange(len(indexes))
+        skip = len(grid.directory)
+        numbers = [grid.chunk_number(keys[index][skip:]) for index in indexes.tolist()]
+        if None in numbers:
+            return None
+        found = np.array(numbers, dtype=np.int64)
+        return found if np.bincount(found, minlength=grid.chunk_count).max() == 1 else None
+
+
+def _array_of(directory: str, grids: Mapping[str, ChunkGrid]) -> str | None:
+    """The path of the array among ``grids`` whose chunk keys ``directory`` (ending in "/", or "" at
+    the root) may hold: the array at the directory or at the nearest directory above it."""
+    path = directory[:-1]
+    while path not in grids:
+        if not path:
+            return None
+        path = path.rpartition("/")[0]
+    return path
+
+
+def _array_grids(references: ReferenceSet, where: str) -> dict[str, ChunkGrid]:
+    """The chunk grids of the arrays whose metadata ``references`` holds inline; none when some of
+    that metadata does not parse (opening the array will say what is wrong with it)."""
+    documents = {}
+    for key, entry in references.single_entries.items():
+        if isinstance(entry, bytes) and key.rpartition("/")[2] in (".zarray", "zarr.json"):
+            try:
+                document = json.loads(entry)
+            except ValueError:
+                return {}
+            if isinstance(document, dict):
+                documents[key] = document
+    try:
+        return array_grids(documents, source=where)
+    except ReferenceError:
+        return {}
 
 
 async def save_json(references: ReferenceSet, url: str, *, storage_options: Mapping[str, Any] | None = None) -> None:

@@ -33,15 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from zarrkit.errors import MetadataError, ReferenceError
-from zarrkit.metadata import (
-    METADATA_KEYS,
-    ChunkKeyEncoding,
-    parse_chunk_key_encoding,
-    parse_int_tuple,
-    parse_named_object,
-)
-from zarrkit.refs.chunk_table import ChunkGrid, ChunkTable, locate
+from zarrkit.errors import ReferenceError
+from zarrkit.metadata import METADATA_KEYS
+from zarrkit.refs.chunk_table import ChunkGrid, ChunkTable, array_grids, locate
 from zarrkit.refs.model import Entry, References, ReferenceSet
 from zarrkit.refs.parquet_records import Record, decode_record, encode_record, encode_table_record, pyarrow_module
 from zarrkit.refs.spec import compact_json
@@ -68,51 +62,6 @@ def _record_count(grid: ChunkGrid, record_size: int) -> int:
 def _rows_in_record(grid: ChunkGrid, record: int, record_size: int) -> int:
     """How many rows of record file ``record`` fall inside the chunk grid."""
     return min(record_size, grid.chunk_count - record * record_size)
-
-
-def _v2_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
-    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
-    chunks = parse_int_tuple(document.get("chunks"), where=where, field="chunks", minimum=1)
-    separator = document.get("dimension_separator", ".")
-    if separator not in (".", "/"):
-        raise ReferenceError(f"{where}: field 'dimension_separator' must be '.' or '/', got {separator!r}")
-    return ChunkGrid.of_array(path, shape, chunks, ChunkKeyEncoding("v2", separator))
-
-
-def _v3_array(path: str, document: Mapping[str, Any], *, where: str) -> ChunkGrid:
-    shape = parse_int_tuple(document.get("shape"), where=where, field="shape", minimum=0)
-    grid = parse_named_object(document.get("chunk_grid"), where=where, field="chunk_grid")
-    if grid["name"] != "regular":
-        raise ReferenceError(f"{where}: unsupported chunk grid {grid['name']!r} (only 'regular')")
-    chunks = parse_int_tuple(
-        grid["configuration"].get("chunk_shape"), where=where, field="chunk_grid.chunk_shape", minimum=0
-    )
-    if "chunk_key_encoding" not in document:
-        raise ReferenceError(f"{where}: mandatory field 'chunk_key_encoding' is missing")
-    encoding = parse_chunk_key_encoding(document["chunk_key_encoding"], path=path)
-    return ChunkGrid.of_array(path, shape, chunks, encoding)
-
-
-def _arrays_in(metadata: Mapping[str, Mapping[str, Any]], *, source: str) -> dict[str, ChunkGrid]:
-    """The arrays that the metadata keys describe, by path: v2 ``.zarray`` and v3 ``zarr.json`` of
-    ``node_type`` array (which wins where a path has both, as in zarr-python).
-
-    Raises ReferenceError naming ``source`` and the key when array metadata lacks or garbles the
-    shape, the chunks or the chunk key encoding.
-    """
-    arrays: dict[str, ChunkGrid] = {}
-    for key, document in metadata.items():
-        path, _, name = key.rpartition("/")
-        where = f"{source}: metadata key {key!r}"
-        try:
-            if name == "zarr.json" and document.get("node_type") == "array":
-                arrays[path] = _v3_array(path, document, where=where)
-            elif name == ".zarray" and metadata.get(f"{path}/zarr.json" if path else "zarr.json") is None:
-                arrays[path] = _v2_array(path, document, where=where)
-        except MetadataError as error:
-            message = str(error)
-            raise ReferenceError(message if message.startswith(where) else f"{where}: {message}") from None
-    return arrays
 
 
 def _is_metadata_key(key: str) -> bool:
@@ -146,7 +95,7 @@ class ParquetReferences(References):
         self.record_size = record_size
         self._store = store
         self._documents = {key: compact_json(document) for key, document in metadata.items()}
-        self._arrays = _arrays_in(metadata, source=self._location(_LAYOUT_FILE))
+        self._arrays = array_grids(metadata, source=self._location(_LAYOUT_FILE))
         self._cache_records = cache_records
         self._cache: OrderedDict[str, Record | None] = OrderedDict()
         self._loading: dict[str, asyncio.Future[Record | None]] = {}
@@ -419,7 +368,7 @@ def _plan_layout(
             metadata[key] = _metadata_document(key, entry)
         else:
             chunk_positions.append(position)
-    arrays = _arrays_in(metadata, source="the references")
+    arrays = array_grids(metadata, source="the references")
     numbers_by_array: dict[str, list[int]] = {path: [] for path in arrays}
     entries_by_array: dict[str, list[Entry]] = {path: [] for path in arrays}
     for position in chunk_positions:
