@@ -114,7 +114,7 @@ def test_a_key_written_twice_keeps_the_last_value(inline_first: bool) -> None:
     chunks = json.dumps(v2_chunks())[1:-1]
     inline = '"a/1.1": "base64:AAAA"'
     members = [inline, chunks] if inline_first else [chunks, inline]
-    text = '{"version": 1, "refs": {"a/.zarray": %s, %s}}' % (json.dumps(V2_ARRAY), ", ".join(members))
+    text = '{"version": 1, "refs": {"a/.zarray": ' + json.dumps(V2_ARRAY) + ", " + ", ".join(members) + "}}"
     loaded = load_json_bytes(text.encode(), where="refs.json")
     assert loaded["a/1.1"] == (Reference(URL, 100 + 16 * 3, 16) if inline_first else b"\x00\x00\x00")
     assert len(loaded) == 7
@@ -143,4 +143,14 @@ def test_version_0_files_make_tables_too() -> None:
     document = {".zgroup": '{"zarr_format": 2}', "a/.zarray": V2_ARRAY, **v2_chunks()}
     loaded = load(document)
     assert list(loaded.chunk_tables) == ["a"]
+    assert_reads_as_written(loaded, document)
+
+
+def test_offsets_beyond_int64_stay_single_references() -> None:
+    refs = {"a/.zarray": V2_ARRAY, **v2_chunks()}
+    refs["a/0.0"] = [URL, 2**70, 16]
+    document = {"version": 1, "refs": refs}
+    loaded = load(document)
+    assert loaded.chunk_tables == {}
+    assert loaded["a/0.0"] == Reference(URL, 2**70, 16)
     assert_reads_as_written(loaded, document)

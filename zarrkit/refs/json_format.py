@@ -49,7 +49,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # One member "key": ["url", offset, length] and the "," or "}" after it, for strings without escapes.
 _SPACE = r"[ \t\n\r]*"
 _PLAIN_STRING = r'"([^"\\\x00-\x1f]*)"'
-_INTEGER = r"(0|[1-9][0-9]*)"
+_INTEGER = r"(0|[1-9][0-9]{0,17})"  # below 2**63, so that it fits the int64 columns; longer: the general path
 _RANGE_MEMBER = re.compile(
     rf"{_SPACE}{_PLAIN_STRING}{_SPACE}:{_SPACE}\[{_SPACE}{_PLAIN_STRING}{_SPACE},{_SPACE}{_INTEGER}{_SPACE},"
     rf"{_SPACE}{_INTEGER}{_SPACE}\]{_SPACE}([,}}])"
