@@ -167,6 +167,12 @@ def test_a_long_walk_fetches_ahead_at_once_and_in_long_runs(long_file: Path) -> 
         assert (source.requests, source.bytes_read) == (5, 20 * 1024)
 
 
+def test_a_long_walk_fetches_ahead_whatever_the_cache_size(long_file: Path) -> None:
+    with ScanSource(long_file, block_size=1024, cache_blocks=4) as source:
+        source.expect_long_walk()  # all but two of 4 blocks: the same as the usual cap of 4 // 2
+        assert (source.requests, source.bytes_read) == (2, 3 * 1024)  # blocks 1-2
+
+
 def test_a_long_walk_of_a_small_file_fetches_the_rest_once(file_path: Path) -> None:
     with ScanSource(file_path, block_size=1024, cache_blocks=8) as source:
         source.expect_long_walk()

@@ -46,6 +46,7 @@ import numpy as np
 
 from zarrkit.codecs.base import ChunkSpec
 from zarrkit.codecs.pipeline import chunk_spec, pipeline_for
+from zarrkit.core.chunk_grid import RegularChunkGrid
 from zarrkit.errors import MetadataError, UnsupportedFeature
 from zarrkit.metadata import ArrayMetadata
 from zarrkit.refs.model import Reference, ReferenceSet
@@ -361,8 +362,9 @@ class _Scanner:
     def _reference_chunked(self, variable: _Variable, dtype: np.dtype) -> None:
         dataset, where = variable.dataset, variable.where
         chunks = tuple(dataset.chunks)
-        grid = tuple(math.ceil(length / chunk) for length, chunk in zip(dataset.shape, chunks, strict=True))
-        if math.prod(grid) >= _CHUNKS_PER_INDEX_NODE * self._source.block_count:
+        chunk_grid = RegularChunkGrid(dataset.shape, chunks)
+        grid = chunk_grid.grid_shape
+        if chunk_grid.nchunks >= _CHUNKS_PER_INDEX_NODE * self._source.block_count:
             # HDF5 writes a chunk index's nodes among the chunks as they are written: an index of
             # at least a node per block has one in nearly every block, and h5py visits them out of
             # order, so the walk is cheapest read in long runs.

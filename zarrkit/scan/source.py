@@ -81,6 +81,7 @@ class ScanSource(io.RawIOBase):
         self._next_sequential = 0
         self._previous_fetch = 0
         self._longest_fetch = max(cache_blocks // 2, 1)
+        self._long_walk = False
         protocol, _, _ = split_target(self.url)
         self._targets = TargetStores(target_options={protocol: dict(storage_options or {})})
         try:
@@ -189,11 +190,11 @@ class ScanSource(io.RawIOBase):
         after the ones read so far now, in one request, and from then on let a forward scan's misses
         fetch all but two of the cache's blocks at once (two stay for the blocks the walk keeps
         coming back to). Only the first call fetches. Raises StoreError as reads do."""
-        longest = max(self.cache_blocks - 2, 1)
-        if self._longest_fetch == longest:
+        if self._long_walk:
             return
-        self._longest_fetch = longest
-        stop = min(self._next_sequential + longest, self.block_count)
+        self._long_walk = True
+        self._longest_fetch = max(self.cache_blocks - 2, 1)
+        stop = min(self._next_sequential + self._longest_fetch, self.block_count)
         ahead = [index for index in range(self._next_sequential, stop) if index not in self._blocks]
         if ahead:
             self._fetch(ahead)
